@@ -1,0 +1,304 @@
+"""The embedded Marketing Cloud simulator: the default backend.
+
+State lives in SQLite (in memory unless a file is given), seeded from the
+workspace's ``objects/<ObjectType>.json`` files.  Every call runs in one
+transaction, so a call that fails changes nothing.
+
+What it answers is what Marketing Cloud answers for the same call: status
+codes (``OK``, ``Error``), the status messages the reference documents, and
+a fresh GUID as request ID.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .. import operators
+from ..api_objects import ApiObject
+from ..values import Row, Rowset, to_text
+from ..workspace import Workspace
+from .base import CallResult, RetrieveResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_object (
+    id INTEGER PRIMARY KEY,
+    object_type TEXT NOT NULL COLLATE NOCASE,
+    properties TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_object_type ON api_object (object_type);
+CREATE TABLE IF NOT EXISTS unsub_event (
+    id INTEGER PRIMARY KEY,
+    subscriber_key TEXT,
+    email_address TEXT,
+    job_id TEXT,
+    list_id TEXT,
+    batch_id TEXT,
+    reason TEXT,
+    logged_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS activity (
+    id INTEGER PRIMARY KEY,
+    action TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    object_key TEXT,
+    happened_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+"""
+
+# Keys that identify an object, in the order Marketing Cloud looks at them.
+_IDENTIFYING = ("ObjectID", "CustomerKey", "ID", "Name")
+
+
+class Simulator:
+    def __init__(self, database: str = ":memory:") -> None:
+        self.db = sqlite3.connect(database, isolation_level=None)
+        self.db.executescript(_SCHEMA)
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace, database: str = ":memory:") -> Simulator:
+        simulator = cls(database)
+        empty = simulator.db.execute("SELECT COUNT(*) FROM api_object").fetchone()[0] == 0
+        if empty:  # a state file that already holds objects is not seeded twice
+            with simulator._transaction():
+                for object_type, objects in workspace.seeded_objects().items():
+                    for properties in objects:
+                        simulator._insert(object_type, properties)
+        return simulator
+
+    # ---- storage -------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _insert(self, object_type: str, properties: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO api_object (object_type, properties) VALUES (?, ?)",
+            (object_type, json.dumps(properties)),
+        )
+
+    def objects(self, object_type: str) -> list[tuple[int, Row]]:
+        rows = self.db.execute(
+            "SELECT id, properties FROM api_object WHERE object_type = ? ORDER BY id", (object_type,)
+        )
+        return [(row_id, Row(json.loads(properties))) for row_id, properties in rows]
+
+    def find(self, target: ApiObject) -> tuple[int, Row] | None:
+        """The stored object the target identifies (by ObjectID, CustomerKey, ID or Name)."""
+        for key in _IDENTIFYING:
+            wanted = target.get(key)
+            if wanted in (None, ""):
+                continue
+            for row_id, row in self.objects(target.object_type):
+                if key in row and operators.eq(row[key], wanted):
+                    return row_id, row
+            return None
+        return None
+
+    def unsub_events(self) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT subscriber_key, email_address, job_id, list_id, batch_id, reason FROM unsub_event ORDER BY id"
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    def activity(self) -> list[tuple[str, str, str]]:
+        return list(self.db.execute("SELECT action, object_type, object_key FROM activity ORDER BY id"))
+
+    # ---- Retrieve ------------------------------------------------------------
+
+    def retrieve(self, request: ApiObject) -> RetrieveResult:
+        object_type = to_text(request.get("ObjectType"))
+        if not object_type:
+            return RetrieveResult("Error", Rowset(), message="ObjectType is required")
+        wanted = [to_text(name) for name in _as_list(request.get("Properties"))]
+        condition = request.get("Filter")
+        rows = Rowset()
+        for _, stored in self.objects(object_type):
+            try:
+                if condition is not None and not _matches(stored, condition):
+                    continue
+            except _BadFilter as error:
+                return RetrieveResult("Error", Rowset(), message=str(error))
+            if wanted:
+                rows.append(Row((name, stored[name] if name in stored else None) for name in wanted))
+            else:
+                rows.append(stored)
+        return RetrieveResult("OK", rows)
+
+    # ---- Perform -------------------------------------------------------------
+
+    def perform(self, target: ApiObject, action: str) -> CallResult:
+        handler = _PERFORM.get((target.object_type.lower(), action.lower()))
+        if handler is None:
+            return CallResult(
+                "Error",
+                f"Perform action '{action}' is not supported for object type '{target.object_type}'",
+            )
+        return handler(self, target, action)
+
+    def _start_query(self, target: ApiObject, action: str) -> CallResult:
+        found = self.find(target)
+        if found is None:
+            return CallResult("Error", "QueryDefinition not found")
+        _, stored = found
+        with self._transaction():
+            self._log(action, "QueryDefinition", _identity(stored))
+        return CallResult("OK", "QueryDefinition perform called successfully")
+
+    def _refresh_group(self, group: ApiObject, action: str = "Refresh") -> CallResult:
+        found = self.find(group)
+        if found is None:
+            return CallResult("Error", "Group not found")
+        with self._transaction():
+            self._log("Refresh", "Group", _identity(found[1]))
+        return CallResult("OK", "Group refresh started")
+
+    # ---- Execute -------------------------------------------------------------
+
+    def execute(self, request: ApiObject) -> CallResult:
+        kind = request.object_type
+        if kind.lower() == "executerequest":
+            kind = to_text(request.get("Name"))
+            parameters = {
+                to_text(item.get("Name")).lower(): item.get("Value")
+                for item in _as_list(request.get("Parameters"))
+                if isinstance(item, ApiObject)
+            }
+        else:
+            parameters = {name.lower(): value for name, value in request.items()}
+        if kind.lower() == "logunsubevent":
+            return self._log_unsub_event(parameters)
+        if kind.lower() == "refresh":
+            target = request.get("Object")
+            if not isinstance(target, ApiObject) or target.object_type.lower() != "group":
+                return CallResult("Error", "Refresh needs a Group object in its Object property")
+            return self._refresh_group(target)
+        return CallResult("Error", f"Execute request '{kind}' is not supported")
+
+    def _log_unsub_event(self, parameters: dict[str, Any]) -> CallResult:
+        key = to_text(parameters.get("subscriberkey"))
+        email = to_text(parameters.get("emailaddress"))
+        subscriber_id = to_text(parameters.get("subscriberid"))
+        if not (key or email or subscriber_id):
+            return CallResult("Error", "SubscriberKey, SubscriberID or EmailAddress is required")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO unsub_event (subscriber_key, email_address, job_id, list_id, batch_id, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key or None,
+                    email or None,
+                    to_text(parameters.get("jobid")) or None,
+                    to_text(parameters.get("listid")) or None,
+                    to_text(parameters.get("batchid")) or None,
+                    to_text(parameters.get("reason")) or None,
+                ),
+            )
+            for row_id, subscriber in self.objects("Subscriber"):
+                same_key = key and "SubscriberKey" in subscriber and operators.eq(subscriber["SubscriberKey"], key)
+                same_email = (
+                    not key and email and "EmailAddress" in subscriber
+                    and operators.eq(subscriber["EmailAddress"], email)
+                )
+                if same_key or same_email:
+                    updated = dict(subscriber)
+                    updated[subscriber.field_name("Status") or "Status"] = "Unsubscribed"
+                    db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (json.dumps(updated), row_id))
+        return CallResult("OK", "Event posted")
+
+    def _log(self, action: str, object_type: str, key: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO activity (action, object_type, object_key) VALUES (?, ?, ?)", (action, object_type, key)
+        )
+
+
+_PERFORM = {
+    ("querydefinition", "start"): Simulator._start_query,
+    ("group", "refresh"): Simulator._refresh_group,
+}
+
+
+def _identity(stored: Row) -> str | None:
+    for key in _IDENTIFYING:
+        if key in stored:
+            return to_text(stored[key])
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _matches(stored: Row, condition: ApiObject) -> bool:
+    """Does a stored object pass a SimpleFilterPart / ComplexFilterPart?"""
+    if condition.object_type.lower() == "complexfilterpart":
+        left = _matches(stored, condition.get("LeftOperand"))
+        right = _matches(stored, condition.get("RightOperand"))
+        if to_text(condition.get("LogicalOperator")).upper() == "OR":
+            return left or right
+        return left and right
+    name = to_text(condition.get("Property"))
+    operator = to_text(condition.get("SimpleOperator")).lower()
+    values = _as_list(condition.get("Value")) or _as_list(condition.get("DateValue"))
+    actual = stored[name] if name in stored else None
+    return _compare(operator, actual, values)
+
+
+_OPERATORS = {
+    "equals", "notequals", "greaterthan", "greaterthanorequal", "lessthan", "lessthanorequal",
+    "isnull", "isnotnull", "between", "in", "like",
+}
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _compare(operator: str, actual: Any, values: list[Any]) -> bool:
+    first = values[0] if values else None
+    if operator not in _OPERATORS:
+        raise _BadFilter(f"Unknown SimpleOperator '{operator}'")
+    if operator == "isnull":
+        return actual is None or actual == ""
+    if operator == "isnotnull":
+        return not (actual is None or actual == "")
+    if actual is None:
+        return False
+    if operator == "equals":
+        return operators.eq(actual, first)
+    if operator == "notequals":
+        return operators.ne(actual, first)
+    if operator == "greaterthan":
+        return operators.gt(actual, first)
+    if operator == "greaterthanorequal":
+        return operators.ge(actual, first)
+    if operator == "lessthan":
+        return operators.lt(actual, first)
+    if operator == "lessthanorequal":
+        return operators.le(actual, first)
+    if operator == "between":
+        return len(values) >= 2 and operators.ge(actual, values[0]) and operators.le(actual, values[1])
+    if operator == "in":
+        return any(operators.eq(actual, value) for value in values)
+    if operator == "like":
+        return bool(_like(to_text(first)).fullmatch(to_text(actual)))
+    raise AssertionError(operator)
+
+
+class _BadFilter(ValueError):
+    pass

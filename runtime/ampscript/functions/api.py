@@ -1,0 +1,83 @@
+"""Marketing Cloud API functions: build API objects and send them to the backend.
+
+Status codes and messages go to the script, not to Python exceptions:
+Invoke*() return the status code and fill their out-parameters (status
+message, request ID) like Marketing Cloud does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..api_objects import ApiObject
+from ..errors import ScriptError
+from ..registry import ampscript_function
+from ..rendering import current_context
+from ..values import Rowset, to_text
+from ..variables import Ref
+
+_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _api_object(value: Any, function: str) -> ApiObject:
+    if not isinstance(value, ApiObject):
+        raise ScriptError(f"{function}() needs an API object created with CreateObject(), got {to_text(value)!r}")
+    return value
+
+
+def _set(cell: Ref | None, value: Any) -> None:
+    if cell is not None:
+        cell.value = value
+
+
+@ampscript_function("Marketing Cloud API")
+def CreateObject(object_type: Any) -> ApiObject:
+    """A new, empty API object of the given type (RetrieveRequest, Subscriber, ...)."""
+    name = to_text(object_type).strip()
+    if not _TYPE_NAME.fullmatch(name):
+        raise ScriptError(f"CreateObject(): {name!r} is not an API object type name")
+    return ApiObject(name)
+
+
+@ampscript_function("Marketing Cloud API")
+def SetObjectProperty(api_object: Any, property_name: Any, value: Any) -> None:
+    """Set a property of an API object (a value or another API object)."""
+    _api_object(api_object, "SetObjectProperty").set(to_text(property_name), value)
+
+
+@ampscript_function("Marketing Cloud API")
+def AddObjectArrayItem(api_object: Any, property_name: Any, value: Any) -> None:
+    """Append a value or API object to an array property (Properties, Value, Attributes, ...)."""
+    _api_object(api_object, "AddObjectArrayItem").add(to_text(property_name), value)
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokeRetrieve(retrieve_request: Any, status: Ref | None = None, request_id: Ref | None = None) -> Rowset:
+    """Run a RetrieveRequest; returns the matching objects as a rowset."""
+    request = _api_object(retrieve_request, "InvokeRetrieve")
+    if request.object_type.lower() != "retrieverequest":
+        raise ScriptError(f"InvokeRetrieve() needs a RetrieveRequest object, got a {request.object_type}")
+    result = current_context().backend.retrieve(request)
+    _set(status, result.status)
+    _set(request_id, result.request_id)
+    return result.rows
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokePerform(api_object: Any, action: Any, status_message: Ref | None = None) -> str:
+    """Perform an action (``start``, ``Refresh``, ...) on an object; returns the status code."""
+    target = _api_object(api_object, "InvokePerform")
+    result = current_context().backend.perform(target, to_text(action))
+    _set(status_message, result.message)
+    return result.status
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokeExecute(api_object: Any, status_message: Ref | None = None, request_id: Ref | None = None) -> str:
+    """Execute a request (LogUnsubEvent, Group Refresh, ...); returns the status code."""
+    request = _api_object(api_object, "InvokeExecute")
+    result = current_context().backend.execute(request)
+    _set(status_message, result.message)
+    _set(request_id, result.request_id)
+    return result.status

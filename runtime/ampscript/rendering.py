@@ -1,0 +1,96 @@
+"""Running a compiled script: the `Page` a render writes into.
+
+A generated module's ``render()`` opens a `Page` for the duration of the
+render; runtime functions find it through `current_page()` (a context
+variable, so concurrent renders in threads or tasks stay apart).  When an
+error escapes, the page works out which AMPscript line was running from the
+``# file.amp:LINE:COL`` comments the compiler put above every statement.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import linecache
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .context import Context
+from .errors import AMPscriptError, ScriptError
+from .values import to_text
+from .variables import Variables
+
+_active: contextvars.ContextVar[Page | None] = contextvars.ContextVar("ampscript_page", default=None)
+
+_MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)\s*$")
+
+
+class Page:
+    """One render in progress: its output, its variables, its context."""
+
+    def __init__(self, context: Context, filename: str, variables: Variables | None = None) -> None:
+        self.context = context
+        self.filename = filename
+        self.var = variables if variables is not None else Variables()
+        self._parts: list[str] = []
+
+    def write(self, value: Any) -> None:
+        """Output a value as Marketing Cloud prints it."""
+        self._parts.append(to_text(value))
+
+    @property
+    def output(self) -> str:
+        return "".join(self._parts)
+
+    @classmethod
+    @contextmanager
+    def start(cls, context: Context | None, filename: str) -> Iterator[Page]:
+        """Open a page for a render; nested renders on the same context share its variables."""
+        outer = _active.get()
+        if context is None:
+            context = outer.context if outer is not None else Context()
+        shared = outer.var if outer is not None and outer.context is context else None
+        page = cls(context, filename, shared)
+        token = _active.set(page)
+        try:
+            yield page
+        except AMPscriptError as error:
+            _locate(error, page)
+            raise
+        finally:
+            _active.reset(token)
+
+
+def current_page() -> Page:
+    page = _active.get()
+    if page is None:
+        raise ScriptError("this AMPscript function can only be called while a script renders")
+    return page
+
+
+def current_context() -> Context:
+    """The context of the render in progress, or a default one outside renders."""
+    page = _active.get()
+    return page.context if page is not None else Context()
+
+
+def _locate(error: AMPscriptError, page: Page) -> None:
+    """Give an error the AMPscript line of the innermost generated statement that raised it."""
+    if error.line is not None:
+        return
+    traceback = error.__traceback__
+    found: tuple[str, int] | None = None
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_globals.get("AMPSCRIPT_FILE") is not None:
+            found = (frame.f_code.co_filename, traceback.tb_lineno)
+            filename = frame.f_globals["AMPSCRIPT_FILE"]
+        traceback = traceback.tb_next
+    if found is None:
+        return
+    python_file, python_line = found
+    for number in range(python_line, 0, -1):
+        match = _MARKER.match(linecache.getline(python_file, number))
+        if match:
+            error.locate(filename, int(match.group(1)), int(match.group(2)))
+            return

@@ -1,0 +1,394 @@
+"""AST -> Python module, built from libcst nodes and formatted with black.
+
+The generated module is meant to be read and stepped through:
+
+    def render(context: Context | None = None) -> str:
+        with Page.start(context, AMPSCRIPT_FILE) as page:
+            var = page.var
+            # welcome.amp:2:1
+            var["@name"] = Concat("Hi ", attribute("FirstName"))
+            page.write("<p>")
+            ...
+        return page.output
+
+* AMPscript variables live in ``var``, a dict keyed by their AMPscript names
+  (``var["@name"]``), so a debugger shows them as they are written; their
+  case is canonicalised to the first spelling in the file.
+* Each statement is preceded by a ``# file.amp:LINE:COL`` comment; the
+  runtime reads these back to put AMPscript lines in its error messages.
+* Functions are called by their canonical AMPscript names, imported from
+  ``ampscript.functions``; out-parameters get ``var.ref("@name")`` cells.
+
+Everything that comes from the AMPscript source reaches the Python code only
+as a string literal made by `python_literal` (or as an integer), never as
+code: no input can change the module's structure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+
+import black
+import libcst as cst
+
+from ampscript.registry import FunctionSpec, all_functions, lookup
+
+from . import nodes as n
+from .errors import CompileError, SourceFile
+
+# Functions whose argument must be a function call (Salesforce's Output() and
+# OutputLine() pages: a literal or variable argument is an error).
+_NEEDS_CALL_ARGUMENT = {"output", "outputline"}
+
+_COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+
+
+def python_literal(text: str) -> cst.SimpleString:
+    """A Python string literal for any text (quotes, backslashes, NUL, newlines...)."""
+    literal = repr(text)  # repr() always yields a single-line literal that evaluates to `text`
+    return cst.SimpleString(literal)
+
+
+@cache
+def _catalog() -> dict[str, tuple[str, str]]:
+    """Every AMPscript function Salesforce documents: lowercase name -> (name, category)."""
+    data = json.loads(resources.files("ampc").joinpath("data/ampscript_functions.json").read_text("utf-8"))
+    return {name.lower(): (name, category) for name, category in data["functions"].items()}
+
+
+def generate(template: n.Template, problems: list[CompileError] | None = None) -> str:
+    """The formatted Python module for a parsed template, or raise CompileError.
+
+    `problems` already found (by the parser) are reported together with the
+    generator's own.
+    """
+    module = _Generator(template, problems).module()
+    return format_python(module.code)
+
+
+def format_python(code: str) -> str:
+    return black.format_str(code, mode=black.Mode(target_versions={black.TargetVersion.PY311}))
+
+
+def _comment_safe(text: str) -> str:
+    """A file name made safe for a one-line comment."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+class _Generator:
+    def __init__(self, template: n.Template, problems: list[CompileError] | None = None) -> None:
+        self.template = template
+        self.file = SourceFile(template.filename, template.source)
+        self.comment_name = _comment_safe(template.filename.replace("\\", "/").rsplit("/", 1)[-1])
+        self.problems: list[CompileError] = list(problems or [])
+        self.functions_used: set[str] = set()
+        self.helpers_used: set[str] = set()
+        self.uses_decimal = False
+        self.spellings: dict[str, str] = {}
+        self.last_marker: tuple[int, int] | None = None
+
+    # ---- module ------------------------------------------------------------------
+
+    def module(self) -> cst.Module:
+        body = [self.simple(self.assign(cst.Name("var"), cst.Attribute(cst.Name("page"), cst.Name("var"))))]
+        body += self.block(self.template.body)
+        if self.problems:
+            self.problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
+            raise CompileError.collect(self.problems)
+
+        with_page = cst.With(
+            items=[
+                cst.WithItem(
+                    item=self.call(
+                        cst.Attribute(cst.Name("Page"), cst.Name("start")),
+                        [cst.Name("context"), cst.Name("AMPSCRIPT_FILE")],
+                    ),
+                    asname=cst.AsName(name=cst.Name("page")),
+                )
+            ],
+            body=cst.IndentedBlock(body=body),
+        )
+        render = cst.FunctionDef(
+            name=cst.Name("render"),
+            params=cst.Parameters(
+                params=[
+                    cst.Param(
+                        name=cst.Name("context"),
+                        annotation=cst.Annotation(
+                            cst.BinaryOperation(cst.Name("Context"), cst.BitOr(), cst.Name("None"))
+                        ),
+                        default=cst.Name("None"),
+                    )
+                ]
+            ),
+            returns=cst.Annotation(cst.Name("str")),
+            body=cst.IndentedBlock(
+                body=[
+                    self.simple(cst.Expr(python_literal(f"Render {self.template.filename} and return its output."))),
+                    with_page,
+                    cst.SimpleStatementLine([cst.Return(cst.Attribute(cst.Name("page"), cst.Name("output")))]),
+                ]
+            ),
+        )
+        header = [
+            self.simple(
+                cst.Expr(
+                    python_literal(
+                        f"Compiled by ampc from {self.template.filename}; edit the AMPscript, not this file."
+                    )
+                )
+            ),
+            *self.imports(),
+            self.simple(self.assign(cst.Name("AMPSCRIPT_FILE"), python_literal(self.template.filename))),
+        ]
+        return cst.Module(body=[*header, render])
+
+    def imports(self) -> list[cst.SimpleStatementLine]:
+        lines = []
+        if self.uses_decimal:
+            lines.append(self.import_from("decimal", ["Decimal"]))
+        lines.append(self.import_from("ampscript", ["Context"]))
+        if self.functions_used:
+            lines.append(self.import_from("ampscript.functions", sorted(self.functions_used)))
+        lines.append(self.import_from("ampscript.runtime", sorted({"Page", *self.helpers_used})))
+        return lines
+
+    # ---- statements ------------------------------------------------------------------
+
+    def block(self, nodes: list[n.Node]) -> list[cst.BaseStatement]:
+        statements = []
+        for node in nodes:
+            statement = self.statement(node)
+            if statement is not None:
+                statements.append(statement)
+        return statements or [cst.SimpleStatementLine([cst.Pass()])]
+
+    def statement(self, node: n.Node) -> cst.BaseStatement | None:
+        marker = self.marker(node.span)
+        if isinstance(node, n.Text):
+            return self.simple(cst.Expr(self.page_write(python_literal(node.value))), marker)
+        if isinstance(node, n.InlineExpression):
+            return self.simple(cst.Expr(self.page_write(self.expression(node.expression))), marker)
+        if isinstance(node, n.VarDeclaration):
+            names = [python_literal(self.variable_name(v)) for v in node.variables]
+            return self.simple(cst.Expr(self.call(cst.Attribute(cst.Name("var"), cst.Name("declare")), names)), marker)
+        if isinstance(node, n.Assignment):
+            return self.simple(self.assign(self.variable(node.target), self.expression(node.value)), marker)
+        if isinstance(node, n.CallStatement):
+            return self.simple(cst.Expr(self.expression(node.call)), marker)
+        if isinstance(node, n.If):
+            return self.if_statement(node, marker)
+        if isinstance(node, n.For):
+            return self.for_statement(node, marker)
+        raise AssertionError(f"unknown node {node!r}")
+
+    def if_statement(self, node: n.If, marker: list[cst.EmptyLine]) -> cst.If:
+        # Lower in source order (so markers follow the source), then chain from
+        # the last branch backwards: each elif is the previous branch's orelse.
+        lowered = []
+        for index, branch in enumerate(node.branches):
+            lines = marker if index == 0 else self.marker(branch.span)
+            test = self.condition(branch.condition)
+            lowered.append((lines, test, cst.IndentedBlock(self.block(branch.body))))
+        orelse: cst.If | cst.Else | None = None
+        if node.else_body is not None:
+            orelse = cst.Else(body=cst.IndentedBlock(self.block(node.else_body)))
+        for lines, test, body in reversed(lowered):
+            orelse = cst.If(test=test, body=body, orelse=orelse, leading_lines=lines)
+        assert isinstance(orelse, cst.If)
+        return orelse
+
+    def for_statement(self, node: n.For, marker: list[cst.EmptyLine]) -> cst.For:
+        helper = "for_downto" if node.descending else "for_to"
+        self.helpers_used.add(helper)
+        bounds = self.call(cst.Name(helper), [self.expression(node.start), self.expression(node.stop)])
+        return cst.For(
+            target=self.variable(node.variable),
+            iter=bounds,
+            body=cst.IndentedBlock(self.block(node.body)),
+            leading_lines=marker,
+        )
+
+    def marker(self, span: n.Span) -> list[cst.EmptyLine]:
+        """The `# file.amp:LINE:COL` comment that ties the next statement to its source."""
+        position = (span.line, span.column)
+        if position == self.last_marker:
+            return []
+        self.last_marker = position
+        comment = f"# {self.comment_name}:{span.line}:{span.column}"
+        return [cst.EmptyLine(comment=cst.Comment(comment))]
+
+    # ---- expressions -----------------------------------------------------------------
+
+    def condition(self, expression: n.Expression) -> cst.BaseExpression:
+        lowered = self.expression(expression)
+        return lowered if _is_boolean(expression) else self.helper("truthy", [lowered])
+
+    def expression(self, node: n.Expression) -> cst.BaseExpression:
+        if isinstance(node, n.StringLiteral):
+            return python_literal(node.value)
+        if isinstance(node, n.NumberLiteral):
+            return self.number(node)
+        if isinstance(node, n.BooleanLiteral):
+            return cst.Name("True" if node.value else "False")
+        if isinstance(node, n.Variable):
+            return self.variable(node)
+        if isinstance(node, n.Attribute):
+            return self.helper("attribute", [python_literal(node.name)])
+        if isinstance(node, n.Call):
+            return self.function_call(node)
+        if isinstance(node, n.Comparison):
+            return self.helper(
+                _COMPARISONS[node.operator], [self.expression(node.left), self.expression(node.right)]
+            )
+        if isinstance(node, n.Not):
+            return cst.UnaryOperation(cst.Not(), _parenthesize(self.condition(node.operand)))
+        if isinstance(node, n.Logical):
+            operator = cst.And() if node.operator == "and" else cst.Or()
+            operands = [_parenthesize(self.condition(operand)) for operand in node.operands]
+            result = operands[0]
+            for operand in operands[1:]:
+                result = cst.BooleanOperation(result, operator, operand)
+            return result
+        raise AssertionError(f"unknown expression {node!r}")
+
+    def number(self, node: n.NumberLiteral) -> cst.BaseExpression:
+        value = node.value
+        if isinstance(value, Decimal):
+            self.uses_decimal = True
+            return self.call(cst.Name("Decimal"), [python_literal(str(value))])
+        literal = cst.Integer(str(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), literal) if value < 0 else literal
+
+    def variable(self, node: n.Variable) -> cst.Subscript:
+        return cst.Subscript(
+            value=cst.Name("var"),
+            slice=[cst.SubscriptElement(cst.Index(python_literal(self.variable_name(node))))],
+        )
+
+    def variable_name(self, node: n.Variable) -> str:
+        """The variable's canonical spelling: the first one used in the file."""
+        return self.spellings.setdefault(node.name.lower(), node.name)
+
+    def function_call(self, node: n.Call) -> cst.BaseExpression:
+        spec = self.check_call(node)
+        if spec is None:
+            return cst.Name("None")  # placeholder; the problems are raised at the end
+        self.functions_used.add(spec.name)
+        arguments = []
+        for position, argument in enumerate(node.args):
+            if position in spec.out_params and isinstance(argument, n.Variable):
+                ref = cst.Attribute(cst.Name("var"), cst.Name("ref"))
+                arguments.append(self.call(ref, [python_literal(self.variable_name(argument))]))
+            else:
+                arguments.append(self.expression(argument))
+        return self.call(cst.Name(spec.name), arguments)
+
+    def check_call(self, node: n.Call) -> FunctionSpec | None:
+        spec = lookup(node.name)
+        if spec is None:
+            self.problem(self.unknown_function(node))
+            for argument in node.args:  # still check what is inside
+                self.expression(argument)
+            return None
+        ok = True
+        if not spec.accepts(len(node.args)):
+            self.problem(
+                self.file.error(
+                    f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
+                    f"but {len(node.args)} {'was' if len(node.args) == 1 else 'were'} given",
+                    node.span.line,
+                    node.span.column,
+                )
+            )
+            ok = False
+        for position in sorted(spec.out_params):
+            if position < len(node.args) and not isinstance(node.args[position], n.Variable):
+                argument = node.args[position]
+                self.problem(
+                    self.file.error(
+                        f"argument {position + 1} of {spec.name}() receives a result, "
+                        "so it must be a variable, not a value",
+                        argument.span.line,
+                        argument.span.column,
+                        hint=f"pass a variable such as @result{position + 1}",
+                    )
+                )
+                ok = False
+        if spec.name.lower() in _NEEDS_CALL_ARGUMENT and node.args and not isinstance(node.args[0], n.Call):
+            argument = node.args[0]
+            self.problem(
+                self.file.error(
+                    f"{spec.name}() outputs only the result of a function call",
+                    argument.span.line,
+                    argument.span.column,
+                    hint=f"wrap the value in v(): {spec.name}(v(...))",
+                )
+            )
+            ok = False
+        return spec if ok else None
+
+    def unknown_function(self, node: n.Call) -> CompileError:
+        documented = _catalog().get(node.name.lower())
+        line, column = node.name_span.line, node.name_span.column
+        if documented is not None:
+            name, category = documented
+            return self.file.error(
+                f"{name}() ({category}) is an AMPscript function that ampc does not support yet",
+                line,
+                column,
+                hint="run 'ampc functions' to list the supported functions",
+            )
+        known = [spec.name for spec in all_functions()] + [name for name, _ in _catalog().values()]
+        by_lower = {name.lower(): name for name in known}
+        close = difflib.get_close_matches(node.name.lower(), list(by_lower), n=1, cutoff=0.75)
+        hint = f"did you mean {by_lower[close[0]]}()?" if close else None
+        return self.file.error(f"unknown function '{node.name}'", line, column, hint=hint)
+
+    def problem(self, error: CompileError) -> None:
+        self.problems.append(error)
+
+    # ---- small builders ------------------------------------------------------------
+
+    def helper(self, name: str, arguments: list[cst.BaseExpression]) -> cst.Call:
+        self.helpers_used.add(name)
+        return self.call(cst.Name(name), arguments)
+
+    def page_write(self, value: cst.BaseExpression) -> cst.Call:
+        return self.call(cst.Attribute(cst.Name("page"), cst.Name("write")), [value])
+
+    @staticmethod
+    def call(function: cst.BaseExpression, arguments: list[cst.BaseExpression]) -> cst.Call:
+        return cst.Call(func=function, args=[cst.Arg(argument) for argument in arguments])
+
+    @staticmethod
+    def assign(target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> cst.Assign:
+        return cst.Assign(targets=[cst.AssignTarget(target)], value=value)
+
+    @staticmethod
+    def simple(small: cst.BaseSmallStatement, leading: list[cst.EmptyLine] | None = None) -> cst.SimpleStatementLine:
+        return cst.SimpleStatementLine(body=[small], leading_lines=leading or [])
+
+    @staticmethod
+    def import_from(module: str, names: list[str]) -> cst.SimpleStatementLine:
+        dotted: cst.Attribute | cst.Name = cst.Name(module.split(".")[0])
+        for part in module.split(".")[1:]:
+            dotted = cst.Attribute(dotted, cst.Name(part))
+        aliases = [cst.ImportAlias(cst.Name(name)) for name in names]
+        return cst.SimpleStatementLine([cst.ImportFrom(module=dotted, names=aliases)])
+
+
+def _is_boolean(expression: n.Expression) -> bool:
+    """Does the lowered expression already give a Python bool (no truthy() needed)?"""
+    return isinstance(expression, (n.Comparison, n.Not, n.Logical, n.BooleanLiteral))
+
+
+def _parenthesize(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """Parentheses around and/or nested in another operator, so precedence is explicit."""
+    if isinstance(expression, cst.BooleanOperation):
+        return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expression

@@ -1,0 +1,177 @@
+"""The typed AST: the only contract between the parser and the code generator.
+
+Every node carries a `Span` pointing back into the AMPscript source, so that
+the code generator can tag each generated statement with its AMPscript line
+and every compile error can show where it comes from.
+
+Names are kept as written (`@FirstName`, `concat`); canonicalising their case
+is the code generator's job, since AMPscript is case-insensitive throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node starts and ends: 1-based lines and columns, 0-based offsets."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+
+
+# ---- Expressions -------------------------------------------------------------
+
+
+@dataclass
+class StringLiteral:
+    value: str
+    span: Span
+
+
+@dataclass
+class NumberLiteral:
+    value: int | Decimal
+    text: str
+    span: Span
+
+
+@dataclass
+class BooleanLiteral:
+    value: bool
+    span: Span
+
+
+@dataclass
+class Variable:
+    """`@name`; `name` includes the `@`."""
+
+    name: str
+    span: Span
+
+
+@dataclass
+class Attribute:
+    """A subscriber attribute or system string: `emailaddr`, `[First Name]`, `%%FirstName%%`."""
+
+    name: str
+    span: Span
+
+
+@dataclass
+class Call:
+    name: str
+    args: list[Expression]
+    span: Span
+    name_span: Span
+
+
+@dataclass
+class Not:
+    operand: Expression
+    span: Span
+
+
+@dataclass
+class Comparison:
+    operator: str  # one of == != < > <= >=
+    left: Expression
+    right: Expression
+    span: Span
+
+
+@dataclass
+class Logical:
+    """`and` / `or` over two or more operands, evaluated left to right."""
+
+    operator: str  # "and" | "or"
+    operands: list[Expression]
+    span: Span
+
+
+Expression = Union[
+    StringLiteral, NumberLiteral, BooleanLiteral, Variable, Attribute, Call, Not, Comparison, Logical
+]
+
+
+# ---- Statements and template content -----------------------------------------
+
+
+@dataclass
+class Text:
+    """Literal text outside AMPscript, output byte for byte."""
+
+    value: str
+    span: Span
+
+
+@dataclass
+class InlineExpression:
+    """`%%= expr =%%` or a `%%Attribute%%` personalization string: outputs a value."""
+
+    expression: Expression
+    span: Span
+
+
+@dataclass
+class VarDeclaration:
+    variables: list[Variable]
+    span: Span
+
+
+@dataclass
+class Assignment:
+    target: Variable
+    value: Expression
+    span: Span
+
+
+@dataclass
+class CallStatement:
+    call: Call
+    span: Span
+
+
+@dataclass
+class Branch:
+    condition: Expression
+    body: list[Node]
+    span: Span
+
+
+@dataclass
+class If:
+    """`if`, any number of `elseif`, an optional `else`, then `endif`."""
+
+    branches: list[Branch]
+    else_body: list[Node] | None
+    span: Span
+
+
+@dataclass
+class For:
+    variable: Variable
+    start: Expression
+    stop: Expression
+    descending: bool  # `downto`
+    body: list[Node]
+    span: Span
+
+
+Node = Union[Text, InlineExpression, VarDeclaration, Assignment, CallStatement, If, For]
+
+
+@dataclass
+class Template:
+    """A whole AMPscript file (or content fragment)."""
+
+    body: list[Node]
+    filename: str
+    source: str = field(repr=False)
