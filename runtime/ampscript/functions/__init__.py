@@ -1,35 +1,22 @@
 """Every AMPscript function the runtime implements, by canonical name.
 
 One module per category of Salesforce's AMPscript reference, so a function
-is found where the reference lists it.  Generated code imports from here:
+is found where the reference lists it; each module's ``__all__`` lists its
+functions.  Generated code imports from here:
 ``from ampscript.functions import Concat, InvokePerform``.
 """
 
-from .api import (
-    AddObjectArrayItem,
-    CreateObject,
-    InvokeExecute,
-    InvokePerform,
-    InvokeRetrieve,
-    SetObjectProperty,
-)
-from .data_extension import Field, Row, RowCount
-from .string import Concat
-from .utility import Empty, Output, OutputLine, V
+from .api import *  # noqa: F403
+from .data_extension import *  # noqa: F403
+from .date_time import *  # noqa: F403
+from .encoding import *  # noqa: F403
+from .math import *  # noqa: F403
+from .string import *  # noqa: F403
+from .utility import *  # noqa: F403
+from . import api, data_extension, date_time, encoding, math, string, utility
 
-__all__ = [
-    "AddObjectArrayItem",
-    "Concat",
-    "CreateObject",
-    "Empty",
-    "Field",
-    "InvokeExecute",
-    "InvokePerform",
-    "InvokeRetrieve",
-    "Output",
-    "OutputLine",
-    "Row",
-    "RowCount",
-    "SetObjectProperty",
-    "V",
-]
+__all__ = sorted(
+    name
+    for module in (api, data_extension, date_time, encoding, math, string, utility)
+    for name in module.__all__
+)

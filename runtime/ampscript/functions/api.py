@@ -17,6 +17,8 @@ from ..rendering import current_context
 from ..values import Rowset, to_text
 from ..variables import Ref
 
+__all__ = ["AddObjectArrayItem", "CreateObject", "InvokeExecute", "InvokePerform", "InvokeRetrieve", "SetObjectProperty"]
+
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

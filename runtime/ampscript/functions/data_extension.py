@@ -10,6 +10,8 @@ from ..registry import ampscript_function
 from ..values import Row as RowValue
 from ..values import Rowset, to_boolean, to_int, to_text
 
+__all__ = ["Field", "Row", "RowCount"]
+
 
 def _rowset(value: Any, function: str) -> Rowset:
     if isinstance(value, list):

@@ -7,6 +7,8 @@ from typing import Any
 from ..registry import ampscript_function
 from ..values import to_text
 
+__all__ = ["Concat"]
+
 
 @ampscript_function("String")
 def Concat(string1: Any, *more: Any) -> str:

@@ -8,6 +8,8 @@ from ..registry import ampscript_function
 from ..rendering import current_page
 from ..values import is_empty
 
+__all__ = ["Empty", "Output", "OutputLine", "V"]
+
 
 @ampscript_function("Utility")
 def Output(value: Any) -> None:
