@@ -7,7 +7,6 @@ message, request ID) like Marketing Cloud does.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..api_objects import ApiObject
@@ -18,9 +17,6 @@ from ..values import Rowset, to_text
 from ..variables import Ref
 
 __all__ = ["AddObjectArrayItem", "CreateObject", "InvokeExecute", "InvokePerform", "InvokeRetrieve", "SetObjectProperty"]
-
-_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 
 def _api_object(value: Any, function: str) -> ApiObject:
     if not isinstance(value, ApiObject):
@@ -35,11 +31,8 @@ def _set(cell: Ref | None, value: Any) -> None:
 
 @ampscript_function("Marketing Cloud API")
 def CreateObject(object_type: Any) -> ApiObject:
-    """A new, empty API object of the given type (RetrieveRequest, Subscriber, ...)."""
-    name = to_text(object_type).strip()
-    if not _TYPE_NAME.fullmatch(name):
-        raise ScriptError(f"CreateObject(): {name!r} is not an API object type name")
-    return ApiObject(name)
+    """A new, empty API object of a WSDL type (RetrieveRequest, Subscriber, ...)."""
+    return ApiObject(to_text(object_type).strip())
 
 
 @ampscript_function("Marketing Cloud API")
