@@ -32,6 +32,24 @@ def _own_elements(node: ET.Element):
             yield from _own_elements(child)
 
 
+def _inline_type(element: ET.Element, array: bool) -> tuple[str, bool]:
+    """The type of an element declared inline.
+
+    The WSDL wraps some arrays (``<SaveOptions><SaveOption/>*</SaveOptions>``);
+    AMPscript addresses the wrapper as the array (AddObjectArrayItem(@o,
+    "SaveOptions", @saveOption)), so a wrapper of one repeated element counts
+    as an array of that element's type.
+    """
+    complex_type = element.find(f"{XS}complexType")
+    if complex_type is not None:
+        inner = list(_own_elements(complex_type))
+        if len(inner) == 1 and inner[0].get("maxOccurs") == "unbounded" and inner[0].get("type"):
+            return _local(inner[0].get("type")), True
+        return "object", array
+    restriction = element.find(f".//{XS}restriction")
+    return (_local(restriction.get("base")) if restriction is not None else "string"), array
+
+
 def _properties(node: ET.Element) -> dict[str, dict]:
     properties = {}
     for element in _own_elements(node):
@@ -39,11 +57,10 @@ def _properties(node: ET.Element) -> dict[str, dict]:
         if not name:
             continue
         kind = _local(element.get("type"))
+        array = element.get("maxOccurs") == "unbounded"
         if kind is None:
-            # An inline type: a restriction of a simple type, or an anonymous complex type.
-            restriction = element.find(f".//{XS}restriction")
-            kind = _local(restriction.get("base")) if restriction is not None else "object"
-        properties[name] = {"type": kind, "array": element.get("maxOccurs") == "unbounded"}
+            kind, array = _inline_type(element, array)
+        properties[name] = {"type": kind, "array": array}
     return properties
 
 

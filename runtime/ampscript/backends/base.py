@@ -25,6 +25,7 @@ class CallResult:
     message: str = ""
     request_id: str = field(default_factory=new_request_id)
     error_code: str | None = None
+    new_id: int | None = None  # Create: the ID of the new object
 
 
 @dataclass
@@ -36,6 +37,12 @@ class RetrieveResult:
 
 
 class Backend(Protocol):
+    def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
+    def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
+    def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
     def retrieve(self, request: ApiObject) -> RetrieveResult: ...
 
     def perform(self, target: ApiObject, action: str) -> CallResult: ...

@@ -11,11 +11,14 @@ a fresh GUID as request ID.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from .. import operators
@@ -52,6 +55,27 @@ CREATE TABLE IF NOT EXISTS activity (
 
 # Keys that identify an object, in the order Marketing Cloud looks at them.
 _IDENTIFYING = ("ObjectID", "CustomerKey", "ID", "Name")
+_IDENTIFYING_BY_TYPE = {"subscriber": ("SubscriberKey", "EmailAddress", "ID", "CustomerKey")}
+
+# Status messages of successful calls, as Marketing Cloud words them.
+_CREATED = {"subscriber": "Created Subscriber."}
+_UPDATED = {"subscriber": "Updated Subscriber."}
+
+# Types whose storage belongs to a later part of the simulator.
+_NOT_YET = {"dataextensionobject": "data extension rows"}
+
+
+def _json_default(value: Any) -> Any:
+    """Dates and decimals are stored as the text the SOAP API would carry."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _dumps(properties: dict[str, Any]) -> str:
+    return json.dumps(properties, default=_json_default)
 
 
 class Simulator:
@@ -85,7 +109,7 @@ class Simulator:
     def _insert(self, object_type: str, properties: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT INTO api_object (object_type, properties) VALUES (?, ?)",
-            (object_type, json.dumps(properties)),
+            (object_type, _dumps(properties)),
         )
 
     def objects(self, object_type: str) -> list[tuple[int, Row]]:
@@ -96,7 +120,7 @@ class Simulator:
 
     def find(self, target: ApiObject) -> tuple[int, Row] | None:
         """The stored object the target identifies (by ObjectID, CustomerKey, ID or Name)."""
-        for key in _IDENTIFYING:
+        for key in _IDENTIFYING_BY_TYPE.get(target.object_type.lower(), _IDENTIFYING):
             wanted = target.get(key)
             if wanted in (None, ""):
                 continue
@@ -115,6 +139,76 @@ class Simulator:
 
     def activity(self) -> list[tuple[str, str, str]]:
         return list(self.db.execute("SELECT action, object_type, object_key FROM activity ORDER BY id"))
+
+    # ---- Create / Update / Delete ----------------------------------------------
+
+    def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
+        refused = self._unsupported(target)
+        if refused is not None:
+            return refused
+        if self.find(target) is not None:
+            if _save_action(options) == "updateadd":
+                return self.update(target, options)
+            return self._duplicate(target)
+        properties = target.to_dict()
+        with self._transaction():
+            new_id = self._next_id(target.object_type) if "ID" not in properties else properties["ID"]
+            properties.setdefault("ID", new_id)
+            properties.setdefault("ObjectID", str(uuid.uuid4()))
+            self._insert(target.object_type, properties)
+        message = _CREATED.get(target.object_type.lower(), f"Created {target.object_type}")
+        return CallResult("OK", message, new_id=new_id)
+
+    def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
+        refused = self._unsupported(target)
+        if refused is not None:
+            return refused
+        found = self.find(target)
+        if found is None:
+            if _save_action(options) == "updateadd":
+                return self.create(target)
+            return self._not_found(target)
+        row_id, stored = found
+        merged = _merge(dict(stored), target.to_dict())
+        with self._transaction() as db:
+            db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (_dumps(merged), row_id))
+        return CallResult("OK", _UPDATED.get(target.object_type.lower(), f"Updated {target.object_type}"))
+
+    def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
+        refused = self._unsupported(target)
+        if refused is not None:
+            return refused
+        found = self.find(target)
+        if found is None:
+            return self._not_found(target)
+        with self._transaction() as db:
+            db.execute("DELETE FROM api_object WHERE id = ?", (found[0],))
+        return CallResult("OK", "Deleted")
+
+    def _unsupported(self, target: ApiObject) -> CallResult | None:
+        what = _NOT_YET.get(target.object_type.lower())
+        if what is None:
+            return None
+        return CallResult("Error", f"The simulator does not store {what} ({target.object_type}) yet")
+
+    def _next_id(self, object_type: str) -> int:
+        ids = [row["ID"] for _, row in self.objects(object_type) if isinstance(row.get("ID"), int)]
+        return max(ids, default=0) + 1
+
+    def _duplicate(self, target: ApiObject) -> CallResult:
+        if target.object_type.lower() == "subscriber":
+            return CallResult("Error", "The subscriber is already on the list", error_code="12014")
+        key = next(k for k in _IDENTIFYING if target.get(k) not in (None, ""))
+        return CallResult("Error", f"A {target.object_type} with {key} '{to_text(target.get(key))}' already exists")
+
+    def _not_found(self, target: ApiObject) -> CallResult:
+        keys = _IDENTIFYING_BY_TYPE.get(target.object_type.lower(), _IDENTIFYING)
+        given = [k for k in keys if target.get(k) not in (None, "")]
+        if not given:
+            return CallResult("Error", f"{target.object_type} needs one of {', '.join(keys)} to identify it")
+        return CallResult(
+            "Error", f"{target.object_type} with {given[0]} '{to_text(target.get(given[0]))}' was not found"
+        )
 
     # ---- Retrieve ------------------------------------------------------------
 
@@ -215,7 +309,7 @@ class Simulator:
                 if same_key or same_email:
                     updated = dict(subscriber)
                     updated[subscriber.field_name("Status") or "Status"] = "Unsubscribed"
-                    db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (json.dumps(updated), row_id))
+                    db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (_dumps(updated), row_id))
         return CallResult("OK", "Event posted")
 
     def _log(self, action: str, object_type: str, key: str | None) -> None:
@@ -228,6 +322,30 @@ _PERFORM = {
     ("querydefinition", "start"): Simulator._start_query,
     ("group", "refresh"): Simulator._refresh_group,
 }
+
+
+def _save_action(options: ApiObject | None) -> str | None:
+    """The SaveAction of an options object's SaveOptions (UpdateAdd, AddOnly, ...), lowercased."""
+    if options is None:
+        return None
+    for option in _as_list(options.get("SaveOptions")):
+        if isinstance(option, ApiObject) and option.get("SaveAction"):
+            return to_text(option.get("SaveAction")).lower()
+    return None
+
+
+def _merge(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply an update: properties replace theirs; Attributes merge by Name."""
+    by_lower = {name.lower(): name for name in stored}
+    for name, value in changes.items():
+        key = by_lower.get(name.lower(), name)
+        if name.lower() == "attributes" and isinstance(stored.get(key), list):
+            merged = {to_text(a.get("Name")).lower(): a for a in stored[key] if isinstance(a, dict)}
+            for attribute in value:
+                merged[to_text(attribute.get("Name")).lower()] = attribute
+            value = list(merged.values())
+        stored[key] = value
+    return stored
 
 
 def _identity(stored: Row) -> str | None:

@@ -16,7 +16,17 @@ from ..rendering import current_context
 from ..values import Rowset, to_text
 from ..variables import Ref
 
-__all__ = ["AddObjectArrayItem", "CreateObject", "InvokeExecute", "InvokePerform", "InvokeRetrieve", "SetObjectProperty"]
+__all__ = [
+    "AddObjectArrayItem",
+    "CreateObject",
+    "InvokeCreate",
+    "InvokeDelete",
+    "InvokeExecute",
+    "InvokePerform",
+    "InvokeRetrieve",
+    "InvokeUpdate",
+    "SetObjectProperty",
+]
 
 def _api_object(value: Any, function: str) -> ApiObject:
     if not isinstance(value, ApiObject):
@@ -45,6 +55,46 @@ def SetObjectProperty(api_object: Any, property_name: Any, value: Any) -> None:
 def AddObjectArrayItem(api_object: Any, property_name: Any, value: Any) -> None:
     """Append a value or API object to an array property (Properties, Value, Attributes, ...)."""
     _api_object(api_object, "AddObjectArrayItem").add(to_text(property_name), value)
+
+
+def _options(value: Any, function: str) -> ApiObject | None:
+    if value is None or value == "":
+        return None
+    return _api_object(value, function)
+
+
+def _change(method: str, api_object: Any, status_message: Ref | None, error_code: Ref | None, options: Any) -> str:
+    function = f"Invoke{method.capitalize()}"
+    target = _api_object(api_object, function)
+    backend = current_context().backend
+    result = getattr(backend, method)(target, _options(options, function))
+    _set(status_message, result.message)
+    _set(error_code, result.error_code)
+    return result.status
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokeCreate(
+    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, create_options: Any = None
+) -> str:
+    """Create an object (Subscriber, TriggeredSend, ...); returns the status code."""
+    return _change("create", api_object, status_message, error_code, create_options)
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokeUpdate(
+    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, update_options: Any = None
+) -> str:
+    """Update an object; with SaveAction UpdateAdd it is created if missing. Returns the status code."""
+    return _change("update", api_object, status_message, error_code, update_options)
+
+
+@ampscript_function("Marketing Cloud API")
+def InvokeDelete(
+    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, delete_options: Any = None
+) -> str:
+    """Delete the object identified by its ID, key or name; returns the status code."""
+    return _change("delete", api_object, status_message, error_code, delete_options)
 
 
 @ampscript_function("Marketing Cloud API")
