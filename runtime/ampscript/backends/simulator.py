@@ -16,25 +16,24 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from .. import operators
 from ..api_objects import ApiObject
+from ..data_extensions import DataExtensionStore
 from ..values import Row, Rowset, to_text
 from ..workspace import Workspace
 from .base import CallResult, RetrieveResult
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_object (
+CREATE TABLE IF NOT EXISTS _ampc_api_object (
     id INTEGER PRIMARY KEY,
     object_type TEXT NOT NULL COLLATE NOCASE,
     properties TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS api_object_type ON api_object (object_type);
-CREATE TABLE IF NOT EXISTS unsub_event (
+CREATE INDEX IF NOT EXISTS _ampc_api_object_type ON _ampc_api_object (object_type);
+CREATE TABLE IF NOT EXISTS _ampc_unsub_event (
     id INTEGER PRIMARY KEY,
     subscriber_key TEXT,
     email_address TEXT,
@@ -44,7 +43,8 @@ CREATE TABLE IF NOT EXISTS unsub_event (
     reason TEXT,
     logged_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-CREATE TABLE IF NOT EXISTS activity (
+CREATE TABLE IF NOT EXISTS _ampc_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS _ampc_activity (
     id INTEGER PRIMARY KEY,
     action TEXT NOT NULL,
     object_type TEXT NOT NULL,
@@ -80,41 +80,40 @@ def _dumps(properties: dict[str, Any]) -> str:
 
 class Simulator:
     def __init__(self, database: str = ":memory:") -> None:
-        self.db = sqlite3.connect(database, isolation_level=None)
+        self.db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         self.db.executescript(_SCHEMA)
+        self.data_extensions = DataExtensionStore(self.db)
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, database: str = ":memory:") -> Simulator:
+        """A simulator seeded from the workspace; a state file already seeded is left as it is."""
         simulator = cls(database)
-        empty = simulator.db.execute("SELECT COUNT(*) FROM api_object").fetchone()[0] == 0
-        if empty:  # a state file that already holds objects is not seeded twice
-            with simulator._transaction():
+        seeded = simulator.db.execute("SELECT value FROM _ampc_meta WHERE key = 'seeded'").fetchone()
+        if seeded is None:
+            with simulator._transaction() as db:
                 for object_type, objects in workspace.seeded_objects().items():
                     for properties in objects:
                         simulator._insert(object_type, properties)
+                folder = workspace.path("DataExtensions")
+                if folder.is_dir():
+                    simulator.data_extensions.seed_from_folder(folder)
+                db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
         return simulator
 
     # ---- storage -------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _transaction(self):
+        return self.data_extensions.transaction()
 
     def _insert(self, object_type: str, properties: dict[str, Any]) -> None:
         self.db.execute(
-            "INSERT INTO api_object (object_type, properties) VALUES (?, ?)",
+            "INSERT INTO _ampc_api_object (object_type, properties) VALUES (?, ?)",
             (object_type, _dumps(properties)),
         )
 
     def objects(self, object_type: str) -> list[tuple[int, Row]]:
         rows = self.db.execute(
-            "SELECT id, properties FROM api_object WHERE object_type = ? ORDER BY id", (object_type,)
+            "SELECT id, properties FROM _ampc_api_object WHERE object_type = ? ORDER BY id", (object_type,)
         )
         return [(row_id, Row(json.loads(properties))) for row_id, properties in rows]
 
@@ -132,13 +131,13 @@ class Simulator:
 
     def unsub_events(self) -> list[dict[str, Any]]:
         cursor = self.db.execute(
-            "SELECT subscriber_key, email_address, job_id, list_id, batch_id, reason FROM unsub_event ORDER BY id"
+            "SELECT subscriber_key, email_address, job_id, list_id, batch_id, reason FROM _ampc_unsub_event ORDER BY id"
         )
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
 
     def activity(self) -> list[tuple[str, str, str]]:
-        return list(self.db.execute("SELECT action, object_type, object_key FROM activity ORDER BY id"))
+        return list(self.db.execute("SELECT action, object_type, object_key FROM _ampc_activity ORDER BY id"))
 
     # ---- Create / Update / Delete ----------------------------------------------
 
@@ -171,7 +170,7 @@ class Simulator:
         row_id, stored = found
         merged = _merge(dict(stored), target.to_dict())
         with self._transaction() as db:
-            db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (_dumps(merged), row_id))
+            db.execute("UPDATE _ampc_api_object SET properties = ? WHERE id = ?", (_dumps(merged), row_id))
         return CallResult("OK", _UPDATED.get(target.object_type.lower(), f"Updated {target.object_type}"))
 
     def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
@@ -182,7 +181,7 @@ class Simulator:
         if found is None:
             return self._not_found(target)
         with self._transaction() as db:
-            db.execute("DELETE FROM api_object WHERE id = ?", (found[0],))
+            db.execute("DELETE FROM _ampc_api_object WHERE id = ?", (found[0],))
         return CallResult("OK", "Deleted")
 
     def _unsupported(self, target: ApiObject) -> CallResult | None:
@@ -289,7 +288,7 @@ class Simulator:
             return CallResult("Error", "SubscriberKey, SubscriberID or EmailAddress is required")
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO unsub_event (subscriber_key, email_address, job_id, list_id, batch_id, reason)"
+                "INSERT INTO _ampc_unsub_event (subscriber_key, email_address, job_id, list_id, batch_id, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     key or None,
@@ -309,12 +308,12 @@ class Simulator:
                 if same_key or same_email:
                     updated = dict(subscriber)
                     updated[subscriber.field_name("Status") or "Status"] = "Unsubscribed"
-                    db.execute("UPDATE api_object SET properties = ? WHERE id = ?", (_dumps(updated), row_id))
+                    db.execute("UPDATE _ampc_api_object SET properties = ? WHERE id = ?", (_dumps(updated), row_id))
         return CallResult("OK", "Event posted")
 
     def _log(self, action: str, object_type: str, key: str | None) -> None:
         self.db.execute(
-            "INSERT INTO activity (action, object_type, object_key) VALUES (?, ?, ?)", (action, object_type, key)
+            "INSERT INTO _ampc_activity (action, object_type, object_key) VALUES (?, ?, ?)", (action, object_type, key)
         )
 
 

@@ -1,0 +1,423 @@
+"""Data extensions: typed tables in the simulator's SQLite database.
+
+One SQLite table per data extension, named exactly like it, so that a
+QueryDefinition's SQL can name data extensions as Marketing Cloud does
+(``SELECT ... FROM [Members]``).  The simulator's own tables are prefixed
+``_ampc_`` and cannot collide.
+
+A data extension is seeded from ``DataExtensions/<Name>.csv`` (header row =
+field names).  ``DataExtensions/<Name>.schema.json`` may declare its fields::
+
+    {
+      "customerKey": "members-key",
+      "fields": [
+        {"name": "SubscriberKey", "type": "Text", "length": 50, "primaryKey": true},
+        {"name": "Points", "type": "Number", "nullable": false},
+        {"name": "Balance", "type": "Decimal", "precision": 18, "scale": 2},
+        {"name": "Joined", "type": "Date"},
+        {"name": "Active", "type": "Boolean", "default": "true"}
+      ]
+    }
+
+Without a schema every field is nullable Text.  Field types are
+Marketing Cloud's (Text, Number, Decimal, Date, Boolean, EmailAddress, Phone,
+Locale); values are converted and checked on every write, with an error that
+names the data extension, field and value.
+
+Names (of data extensions and fields) are case-insensitive.  Text
+comparisons in lookups are case-insensitive too (Marketing Cloud's
+databases use a case-insensitive collation), through the ``AMPSCRIPT_CI``
+collation, unless a lookup asks for case-sensitive matching.  Every field is
+indexed, so a lookup on a large data extension is an index search.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from dateutil import parser as _dateparser
+
+from .errors import ScriptError
+from .values import Row, parse_boolean, parse_number, to_text
+
+FIELD_TYPES = ("Text", "Number", "Decimal", "Date", "Boolean", "EmailAddress", "Phone", "Locale")
+_TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_REGISTRY = "_ampc_data_extension"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str = "Text"
+    length: int | None = None
+    nullable: bool = True
+    primary_key: bool = False
+    scale: int | None = None  # Decimal: digits after the point
+    default: str | None = None
+
+
+@dataclass
+class DataExtensionSpec:
+    name: str
+    fields: list[FieldSpec]
+    customer_key: str | None = None
+    _by_name: dict[str, FieldSpec] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {f.name.lower(): f for f in self.fields}
+
+    def field(self, name: str) -> FieldSpec:
+        spec = self._by_name.get(name.lower())
+        if spec is None:
+            raise ScriptError(f"data extension '{self.name}' has no field '{name}'")
+        return spec
+
+    @property
+    def primary_key(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.primary_key]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "customerKey": self.customer_key,
+                "fields": [
+                    {
+                        "name": f.name,
+                        "type": f.type,
+                        "length": f.length,
+                        "nullable": f.nullable,
+                        "primaryKey": f.primary_key,
+                        "scale": f.scale,
+                        "default": f.default,
+                    }
+                    for f in self.fields
+                ],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, name: str, data: dict, source: str = "") -> DataExtensionSpec:
+        fields = []
+        for item in data.get("fields", []):
+            kind = next((t for t in FIELD_TYPES if t.lower() == str(item.get("type", "Text")).lower()), None)
+            if kind is None:
+                raise ScriptError(f"{source}: field type {item.get('type')!r} is not one of {', '.join(FIELD_TYPES)}")
+            fields.append(
+                FieldSpec(
+                    name=item["name"],
+                    type=kind,
+                    length=item.get("length"),
+                    nullable=item.get("nullable", not item.get("primaryKey", False)),
+                    primary_key=bool(item.get("primaryKey", False)),
+                    scale=item.get("scale"),
+                    default=item.get("default"),
+                )
+            )
+        return cls(name, fields, data.get("customerKey"))
+
+
+def _casefold_compare(left: str, right: str) -> int:
+    a, b = left.casefold(), right.casefold()
+    return (a > b) - (a < b)
+
+
+def quote_identifier(name: str) -> str:
+    """An SQL identifier for any name (double quotes doubled inside)."""
+    if "\x00" in name:
+        raise ScriptError("a data extension or field name cannot contain NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+class DataExtensionStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        db.create_collation("AMPSCRIPT_CI", _casefold_compare)
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {_REGISTRY} "
+            "(name TEXT PRIMARY KEY COLLATE NOCASE, customer_key TEXT COLLATE NOCASE, spec TEXT NOT NULL)"
+        )
+        self._specs: dict[str, DataExtensionSpec] = {}
+        self._load_specs()
+
+    def _load_specs(self) -> None:
+        """Read the definitions from the database (again, after a rollback undid some)."""
+        self._specs = {}
+        for name, spec in self.db.execute(f"SELECT name, spec FROM {_REGISTRY}"):
+            self._remember(DataExtensionSpec.from_json(name, json.loads(spec)))
+
+    def _remember(self, spec: DataExtensionSpec) -> None:
+        self._specs[spec.name.lower()] = spec
+        if spec.customer_key:
+            self._specs.setdefault(spec.customer_key.lower(), spec)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: a write that fails half-way changes nothing."""
+        if self.db.in_transaction:  # already inside a caller's transaction
+            yield self.db
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._load_specs()
+            raise
+        self.db.execute("COMMIT")
+
+    # ---- definitions ---------------------------------------------------------------
+
+    def define(self, spec: DataExtensionSpec) -> None:
+        """Create the data extension's table (and an index per field)."""
+        if spec.name.lower() in self._specs:
+            raise ScriptError(f"data extension '{spec.name}' already exists")
+        if spec.name.lower().startswith(("_ampc_", "sqlite_")):
+            raise ScriptError(f"'{spec.name}' is a reserved name")
+        table = quote_identifier(spec.name)
+        columns = []
+        for f in spec.fields:
+            affinity = {"number": "INTEGER", "decimal": "REAL", "boolean": "INTEGER"}.get(f.type.lower(), "TEXT")
+            collate = " COLLATE AMPSCRIPT_CI" if affinity == "TEXT" else ""
+            columns.append(f"{quote_identifier(f.name)} {affinity}{collate}")
+        with self.transaction() as db:
+            db.execute(f"CREATE TABLE {table} ({', '.join(columns) or '_ampc_empty INTEGER'})")
+            for position, f in enumerate(spec.fields):
+                index = quote_identifier(f"_ampc_{spec.name}_{position}")
+                db.execute(f"CREATE INDEX {index} ON {table} ({quote_identifier(f.name)})")
+            db.execute(
+                f"INSERT INTO {_REGISTRY} (name, customer_key, spec) VALUES (?, ?, ?)",
+                (spec.name, spec.customer_key, spec.to_json()),
+            )
+        self._remember(spec)
+
+    def spec(self, name: str) -> DataExtensionSpec:
+        spec = self._specs.get(to_text(name).lower())
+        if spec is None:
+            raise ScriptError(f"data extension '{to_text(name)}' does not exist")
+        return spec
+
+    def exists(self, name: str) -> bool:
+        return to_text(name).lower() in self._specs
+
+    def names(self) -> list[str]:
+        return sorted({spec.name for spec in self._specs.values()}, key=str.lower)
+
+    def seed_from_folder(self, folder: Path) -> None:
+        """Define and fill every DataExtensions/<Name>.csv (with its optional .schema.json)."""
+        for csv_path in sorted(folder.glob("*.csv")):
+            name = csv_path.stem
+            if self.exists(name):
+                continue
+            with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, [])
+                rows = list(reader)
+            schema_path = csv_path.with_name(f"{name}.schema.json")
+            if schema_path.is_file():
+                data = json.loads(schema_path.read_text(encoding="utf-8-sig"))
+                spec = DataExtensionSpec.from_json(name, data, str(schema_path))
+            else:
+                spec = DataExtensionSpec(name, [FieldSpec(column.strip()) for column in header])
+            with self.transaction():
+                self.define(spec)
+                for number, values in enumerate(rows, start=2):
+                    record = {column.strip(): (value if value != "" else None) for column, value in zip(header, values)}
+                    try:
+                        self.insert(name, record)
+                    except ScriptError as error:
+                        raise ScriptError(f"{csv_path}:{number}: {error.message}") from None
+
+    # ---- values ----------------------------------------------------------------------
+
+    def to_storage(self, spec: DataExtensionSpec, f: FieldSpec, value: Any) -> Any:
+        """A value as stored in field `f`, or a ScriptError that says why it does not fit."""
+        if value is None or (value == "" and f.type.lower() not in _TEXT_TYPES):
+            return None
+        kind = f.type.lower()
+
+        def invalid(expected: str) -> ScriptError:
+            return ScriptError(
+                f"invalid value {to_text(value)!r} for field '{f.name}' of data extension '{spec.name}': "
+                f"expected {expected}"
+            )
+
+        if kind in _TEXT_TYPES:
+            text = to_text(value)
+            limit = f.length or (50 if kind == "text" else None)
+            if limit is not None and len(text) > limit:
+                raise invalid(f"at most {limit} characters")
+            if kind == "emailaddress" and text and not _EMAIL.match(text):
+                raise invalid("an email address")
+            return text
+        if kind == "number":
+            number = parse_number(value)
+            if number is None or number != int(number):
+                raise invalid("a whole number")
+            return int(number)
+        if kind == "decimal":
+            number = parse_number(value)
+            if number is None:
+                raise invalid("a number")
+            if f.scale is not None:
+                number = Decimal(number).quantize(Decimal(1).scaleb(-f.scale))
+            return float(number)
+        if kind == "boolean":
+            flag = parse_boolean(value)
+            if flag is None:
+                raise invalid("true or false")
+            return int(flag)
+        if kind == "date":
+            if isinstance(value, _dt.datetime):
+                moment = value
+            else:
+                try:
+                    moment = _dateparser.parse(to_text(value))
+                except (ValueError, OverflowError):
+                    raise invalid("a date") from None
+            return moment.replace(tzinfo=None).isoformat(sep=" ")
+        raise AssertionError(kind)
+
+    @staticmethod
+    def from_storage(f: FieldSpec, stored: Any) -> Any:
+        if stored is None:
+            return None
+        kind = f.type.lower()
+        if kind == "number":
+            return int(stored)
+        if kind == "decimal":
+            number = Decimal(repr(float(stored)))
+            return number.quantize(Decimal(1).scaleb(-f.scale)) if f.scale is not None else number
+        if kind == "boolean":
+            return bool(stored)
+        if kind == "date":
+            return _dt.datetime.fromisoformat(stored)
+        return stored
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def _where(
+        self, spec: DataExtensionSpec, criteria: Sequence[tuple[str, Any]], case_sensitive: bool
+    ) -> tuple[str, list[Any]]:
+        clauses, parameters = [], []
+        for name, value in criteria:
+            f = spec.field(to_text(name))
+            column = quote_identifier(f.name)
+            try:
+                stored = self.to_storage(spec, f, value)
+            except ScriptError:
+                return "0", []  # a value the field cannot hold matches no row
+            if stored is None:
+                clauses.append(f"{column} IS NULL")
+                continue
+            collate = " COLLATE BINARY" if case_sensitive and f.type.lower() in _TEXT_TYPES else ""
+            clauses.append(f"{column} = ?{collate}")
+            parameters.append(stored)
+        return (" AND ".join(clauses) or "1"), parameters
+
+    def _order(self, spec: DataExtensionSpec, order_by: str | None) -> str:
+        """`"Field ASC, Other DESC"` as an ORDER BY clause (fields checked against the spec)."""
+        if not order_by or not order_by.strip():
+            return "rowid"
+        terms = []
+        for part in order_by.split(","):
+            words = part.split()
+            if not words:
+                continue
+            direction = "ASC"
+            if words[-1].upper() in ("ASC", "DESC") and len(words) > 1:
+                direction = words.pop().upper()
+            name = " ".join(words).strip("[]")
+            terms.append(f"{quote_identifier(spec.field(name).name)} {direction}")
+        return ", ".join(terms) + ", rowid"
+
+    def rows(
+        self,
+        name: str,
+        criteria: Sequence[tuple[str, Any]] = (),
+        *,
+        order_by: str | None = None,
+        limit: int | None = None,
+        case_sensitive: bool = False,
+    ) -> list[Row]:
+        spec = self.spec(name)
+        where, parameters = self._where(spec, criteria, case_sensitive)
+        sql = f"SELECT * FROM {quote_identifier(spec.name)} WHERE {where} ORDER BY {self._order(spec, order_by)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row(spec, values) for values in self.db.execute(sql, parameters)]
+
+    def _row(self, spec: DataExtensionSpec, values: Iterable[Any]) -> Row:
+        return Row((f.name, self.from_storage(f, value)) for f, value in zip(spec.fields, values))
+
+    def count(self, name: str, criteria: Sequence[tuple[str, Any]] = ()) -> int:
+        spec = self.spec(name)
+        where, parameters = self._where(spec, criteria, False)
+        return self.db.execute(f"SELECT COUNT(*) FROM {quote_identifier(spec.name)} WHERE {where}", parameters).fetchone()[0]
+
+    # ---- writing -----------------------------------------------------------------------
+
+    def _prepared(self, spec: DataExtensionSpec, values: dict[str, Any]) -> dict[str, Any]:
+        return {spec.field(name).name: self.to_storage(spec, spec.field(name), value) for name, value in values.items()}
+
+    def insert(self, name: str, values: dict[str, Any]) -> int:
+        spec = self.spec(name)
+        record = self._prepared(spec, values)
+        for f in spec.fields:
+            if f.name not in record and f.default is not None:
+                record[f.name] = self.to_storage(spec, f, f.default)
+            if record.get(f.name) is None and (not f.nullable or f.primary_key):
+                raise ScriptError(f"field '{f.name}' of data extension '{spec.name}' requires a value")
+        with self.transaction() as db:
+            key = spec.primary_key
+            if key:
+                duplicate, parameters = self._where(spec, [(f.name, record.get(f.name)) for f in key], True)
+                found = db.execute(f"SELECT 1 FROM {quote_identifier(spec.name)} WHERE {duplicate}", parameters)
+                if found.fetchone():
+                    shown = ", ".join(f"{f.name} = {to_text(record.get(f.name))!r}" for f in key)
+                    raise ScriptError(
+                        f"violation of the primary key of data extension '{spec.name}': a row with {shown} exists"
+                    )
+            columns = ", ".join(quote_identifier(column) for column in record)
+            marks = ", ".join("?" for _ in record)
+            db.execute(f"INSERT INTO {quote_identifier(spec.name)} ({columns}) VALUES ({marks})", list(record.values()))
+        return 1
+
+    def update(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int:
+        spec = self.spec(name)
+        changes = self._prepared(spec, values)
+        for f in spec.fields:
+            if f.name in changes and changes[f.name] is None and (not f.nullable or f.primary_key):
+                raise ScriptError(f"field '{f.name}' of data extension '{spec.name}' requires a value")
+        where, parameters = self._where(spec, criteria, False)
+        assignments = ", ".join(f"{quote_identifier(column)} = ?" for column in changes)
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE {quote_identifier(spec.name)} SET {assignments} WHERE {where}",
+                [*changes.values(), *parameters],
+            )
+        return cursor.rowcount
+
+    def upsert(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int:
+        with self.transaction():
+            updated = self.update(name, criteria, values)
+            if updated:
+                return updated
+            return self.insert(name, {**{to_text(k): v for k, v in criteria}, **values})
+
+    def delete(self, name: str, criteria: Sequence[tuple[str, Any]]) -> int:
+        spec = self.spec(name)
+        where, parameters = self._where(spec, criteria, False)
+        with self.transaction() as db:
+            cursor = db.execute(f"DELETE FROM {quote_identifier(spec.name)} WHERE {where}", parameters)
+        return cursor.rowcount
