@@ -22,6 +22,8 @@ from typing import Any
 from .. import operators
 from ..api_objects import ApiObject
 from ..data_extensions import DataExtensionStore
+from ..errors import ScriptError
+from . import queries
 from ..values import Row, Rowset, to_text
 from ..workspace import Workspace
 from .base import CallResult, RetrieveResult
@@ -49,6 +51,8 @@ CREATE TABLE IF NOT EXISTS _ampc_activity (
     action TEXT NOT NULL,
     object_type TEXT NOT NULL,
     object_key TEXT,
+    status TEXT NOT NULL DEFAULT 'Complete',
+    message TEXT,
     happened_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 """
@@ -136,8 +140,11 @@ class Simulator:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
 
-    def activity(self) -> list[tuple[str, str, str]]:
-        return list(self.db.execute("SELECT action, object_type, object_key FROM _ampc_activity ORDER BY id"))
+    def activity(self) -> list[tuple[str, str, str | None, str, str | None]]:
+        """What ran: (action, object type, object key, status, message), oldest first."""
+        return list(
+            self.db.execute("SELECT action, object_type, object_key, status, message FROM _ampc_activity ORDER BY id")
+        )
 
     # ---- Create / Update / Delete ----------------------------------------------
 
@@ -242,12 +249,29 @@ class Simulator:
         return handler(self, target, action)
 
     def _start_query(self, target: ApiObject, action: str) -> CallResult:
+        """Start a query activity.
+
+        As in Marketing Cloud, starting succeeds as soon as the definition is
+        found; whether the query itself worked shows in the activity log
+        (`activity()`), as Automation Studio shows it.
+        """
         found = self.find(target)
         if found is None:
             return CallResult("Error", "QueryDefinition not found")
         _, stored = found
+        status, message = "Complete", None
+        try:
+            written = queries.run(
+                self.data_extensions,
+                to_text(stored.get("QueryText")),
+                queries.target_name(stored),
+                to_text(stored.get("TargetUpdateType")),
+            )
+            message = f"{written} rows written"
+        except ScriptError as error:
+            status, message = "Error", error.message
         with self._transaction():
-            self._log(action, "QueryDefinition", _identity(stored))
+            self._log(action, "QueryDefinition", _identity(stored), status, message)
         return CallResult("OK", "QueryDefinition perform called successfully")
 
     def _refresh_group(self, group: ApiObject, action: str = "Refresh") -> CallResult:
@@ -311,9 +335,12 @@ class Simulator:
                     db.execute("UPDATE _ampc_api_object SET properties = ? WHERE id = ?", (_dumps(updated), row_id))
         return CallResult("OK", "Event posted")
 
-    def _log(self, action: str, object_type: str, key: str | None) -> None:
+    def _log(
+        self, action: str, object_type: str, key: str | None, status: str = "Complete", message: str | None = None
+    ) -> None:
         self.db.execute(
-            "INSERT INTO _ampc_activity (action, object_type, object_key) VALUES (?, ?, ?)", (action, object_type, key)
+            "INSERT INTO _ampc_activity (action, object_type, object_key, status, message) VALUES (?, ?, ?, ?, ?)",
+            (action, object_type, key, status, message),
         )
 
 
