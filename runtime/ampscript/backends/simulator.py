@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS _ampc_unsub_event (
     reason TEXT,
     logged_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS _ampc_outbox (
+    id INTEGER PRIMARY KEY,
+    definition_key TEXT,
+    subscriber_key TEXT,
+    email_address TEXT,
+    attributes TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS _ampc_meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS _ampc_activity (
     id INTEGER PRIMARY KEY,
@@ -65,8 +73,6 @@ _IDENTIFYING_BY_TYPE = {"subscriber": ("SubscriberKey", "EmailAddress", "ID", "C
 _CREATED = {"subscriber": "Created Subscriber."}
 _UPDATED = {"subscriber": "Updated Subscriber."}
 
-# Types whose storage belongs to a later part of the simulator.
-_NOT_YET = {"dataextensionobject": "data extension rows"}
 
 
 def _json_default(value: Any) -> Any:
@@ -149,9 +155,11 @@ class Simulator:
     # ---- Create / Update / Delete ----------------------------------------------
 
     def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
-        refused = self._unsupported(target)
-        if refused is not None:
-            return refused
+        kind = target.object_type.lower()
+        if kind == "dataextensionobject":
+            return self._write_row(target, options, "create")
+        if kind == "triggeredsend":
+            return self._trigger_send(target)
         if self.find(target) is not None:
             if _save_action(options) == "updateadd":
                 return self.update(target, options)
@@ -166,9 +174,8 @@ class Simulator:
         return CallResult("OK", message, new_id=new_id)
 
     def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
-        refused = self._unsupported(target)
-        if refused is not None:
-            return refused
+        if target.object_type.lower() == "dataextensionobject":
+            return self._write_row(target, options, "update")
         found = self.find(target)
         if found is None:
             if _save_action(options) == "updateadd":
@@ -181,9 +188,8 @@ class Simulator:
         return CallResult("OK", _UPDATED.get(target.object_type.lower(), f"Updated {target.object_type}"))
 
     def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
-        refused = self._unsupported(target)
-        if refused is not None:
-            return refused
+        if target.object_type.lower() == "dataextensionobject":
+            return self._write_row(target, options, "delete")
         found = self.find(target)
         if found is None:
             return self._not_found(target)
@@ -191,11 +197,78 @@ class Simulator:
             db.execute("DELETE FROM _ampc_api_object WHERE id = ?", (found[0],))
         return CallResult("OK", "Deleted")
 
-    def _unsupported(self, target: ApiObject) -> CallResult | None:
-        what = _NOT_YET.get(target.object_type.lower())
-        if what is None:
-            return None
-        return CallResult("Error", f"The simulator does not store {what} ({target.object_type}) yet")
+    # A DataExtensionObject is a row: CustomerKey or Name names the data
+    # extension, Properties (APIProperty Name/Value) hold the field values and
+    # Keys the primary key values that Update and Delete match on.
+    def _write_row(self, target: ApiObject, options: ApiObject | None, method: str) -> CallResult:
+        name = to_text(target.get("CustomerKey")) or to_text(target.get("Name"))
+        store = self.data_extensions
+        if not name or not store.exists(name):
+            return CallResult("Error", f"Data extension '{name}' does not exist" if name else "CustomerKey or Name is required")
+        values = _api_properties(target.get("Properties"))
+        keys = list(_api_properties(target.get("Keys")).items())
+        if method != "create" and not keys:
+            keys = [(f.name, values.pop(f.name, None)) for f in store.spec(name).primary_key if f.name in values]
+        try:
+            if method == "create":
+                if _save_action(options) == "updateadd" and keys:
+                    store.upsert(name, keys, values)
+                else:
+                    store.insert(name, {**dict(keys), **values})
+                return CallResult("OK", "Created DataExtensionObject")
+            if not keys:
+                return CallResult("Error", "Keys are required to identify the row")
+            if method == "update":
+                changed = store.upsert(name, keys, values) if _save_action(options) == "updateadd" else store.update(name, keys, values)
+                if not changed:
+                    return CallResult("Error", "No row matched the keys")
+                return CallResult("OK", "Updated DataExtensionObject")
+            if not store.delete(name, keys):
+                return CallResult("Error", "No row matched the keys")
+            return CallResult("OK", "Deleted")
+        except ScriptError as error:
+            return CallResult("Error", error.message)
+
+    def _trigger_send(self, send: ApiObject) -> CallResult:
+        """Record a triggered send in the outbox (`outbox()`), one entry per subscriber."""
+        definition = send.get("TriggeredSendDefinition")
+        if not isinstance(definition, ApiObject):
+            return CallResult("Error", "TriggeredSendDefinition is required")
+        found = self.find(definition)
+        if found is None:
+            return CallResult("Error", "TriggeredSendDefinition not found")
+        subscribers = [s for s in _as_list(send.get("Subscribers")) if isinstance(s, ApiObject)]
+        if not subscribers:
+            return CallResult("Error", "At least one subscriber is required")
+        key = _identity(found[1])
+        with self._transaction() as db:
+            for subscriber in subscribers:
+                attributes = {
+                    to_text(a.get("Name")): to_text(a.get("Value"))
+                    for a in [*_as_list(send.get("Attributes")), *_as_list(subscriber.get("Attributes"))]
+                    if isinstance(a, ApiObject)
+                }
+                db.execute(
+                    "INSERT INTO _ampc_outbox (definition_key, subscriber_key, email_address, attributes)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        key,
+                        to_text(subscriber.get("SubscriberKey")) or to_text(subscriber.get("EmailAddress")),
+                        to_text(subscriber.get("EmailAddress")) or None,
+                        json.dumps(attributes),
+                    ),
+                )
+        return CallResult("OK", "Created TriggeredSend")
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Triggered sends recorded so far, oldest first."""
+        cursor = self.db.execute(
+            "SELECT definition_key, subscriber_key, email_address, attributes FROM _ampc_outbox ORDER BY id"
+        )
+        return [
+            {"definition": d, "subscriber_key": k, "email_address": e, "attributes": json.loads(a)}
+            for d, k, e, a in cursor
+        ]
 
     def _next_id(self, object_type: str) -> int:
         ids = [row["ID"] for _, row in self.objects(object_type) if isinstance(row.get("ID"), int)]
@@ -225,7 +298,14 @@ class Simulator:
         wanted = [to_text(name) for name in _as_list(request.get("Properties"))]
         condition = request.get("Filter")
         rows = Rowset()
-        for _, stored in self.objects(object_type):
+        row_source = _DE_ROWS.fullmatch(object_type)
+        if row_source is not None:
+            if not self.data_extensions.exists(row_source.group(1)):
+                return RetrieveResult("Error", Rowset(), message=f"Data extension '{row_source.group(1)}' does not exist")
+            stored_rows = self.data_extensions.rows(row_source.group(1))
+        else:
+            stored_rows = [row for _, row in self.objects(object_type)]
+        for stored in stored_rows:
             try:
                 if condition is not None and not _matches(stored, condition):
                     continue
@@ -348,6 +428,16 @@ _PERFORM = {
     ("querydefinition", "start"): Simulator._start_query,
     ("group", "refresh"): Simulator._refresh_group,
 }
+
+
+_DE_ROWS = re.compile(r"DataExtensionObject\[(.+)\]", re.IGNORECASE)
+
+
+def _api_properties(items: Any) -> dict[str, Any]:
+    """APIProperty objects (Name/Value) as a dict."""
+    return {
+        to_text(item.get("Name")): item.get("Value") for item in _as_list(items) if isinstance(item, ApiObject)
+    }
 
 
 def _save_action(options: ApiObject | None) -> str | None:
