@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import operators
 from ..api_objects import ApiObject
+from ..api_schema import schema
 from ..data_extensions import DataExtensionStore
 from ..errors import ScriptError
 from . import queries
@@ -93,6 +94,7 @@ class Simulator:
         self.db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         self.db.executescript(_SCHEMA)
         self.data_extensions = DataExtensionStore(self.db)
+        self._pending: dict[str, list[Row]] = {}  # request ID -> rows not returned yet
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, database: str = ":memory:") -> Simulator:
@@ -291,31 +293,95 @@ class Simulator:
 
     # ---- Retrieve ------------------------------------------------------------
 
+    # Marketing Cloud returns at most 2,500 objects per retrieve; the rest
+    # come with status MoreDataAvailable, fetched with ContinueRequest.
+    page_size = 2500
+
     def retrieve(self, request: ApiObject) -> RetrieveResult:
+        """InvokeRetrieve: objects of a type, filtered, with the asked-for properties.
+
+        QueryAllAccounts needs no handling: the simulator holds one account.
+        """
+        continuation = to_text(request.get("ContinueRequest"))
+        if continuation:
+            pending = self._pending.pop(continuation, None)
+            if pending is None:
+                return RetrieveResult("Error", Rowset(), message=f"ContinueRequest '{continuation}' has no more data")
+            return self._page(pending)
         object_type = to_text(request.get("ObjectType"))
         if not object_type:
             return RetrieveResult("Error", Rowset(), message="ObjectType is required")
+        try:
+            source = self._retrievable(object_type)
+        except ScriptError as error:
+            return RetrieveResult("Error", Rowset(), message=error.message)
         wanted = [to_text(name) for name in _as_list(request.get("Properties"))]
         condition = request.get("Filter")
-        rows = Rowset()
-        row_source = _DE_ROWS.fullmatch(object_type)
-        if row_source is not None:
-            if not self.data_extensions.exists(row_source.group(1)):
-                return RetrieveResult("Error", Rowset(), message=f"Data extension '{row_source.group(1)}' does not exist")
-            stored_rows = self.data_extensions.rows(row_source.group(1))
-        else:
-            stored_rows = [row for _, row in self.objects(object_type)]
-        for stored in stored_rows:
+        rows = []
+        for stored in source:
             try:
                 if condition is not None and not _matches(stored, condition):
                     continue
             except _BadFilter as error:
                 return RetrieveResult("Error", Rowset(), message=str(error))
-            if wanted:
-                rows.append(Row((name, stored[name] if name in stored else None) for name in wanted))
-            else:
-                rows.append(stored)
-        return RetrieveResult("OK", rows)
+            rows.append(Row((name, _shown(_resolve(stored, name))) for name in wanted) if wanted else stored)
+        return self._page(rows)
+
+    def _page(self, rows: list[Row]) -> RetrieveResult:
+        page, rest = rows[: self.page_size], rows[self.page_size :]
+        result = RetrieveResult("MoreDataAvailable" if rest else "OK", Rowset(page))
+        if rest:
+            self._pending[result.request_id] = rest
+        return result
+
+    def _retrievable(self, object_type: str) -> list[Row]:
+        """The stored objects of a type, including the views the simulator derives."""
+        row_source = _DE_ROWS.fullmatch(object_type)
+        if row_source is not None:
+            return self.data_extensions.rows(row_source.group(1))
+        kind = object_type.lower()
+        seeded = [row for _, row in self.objects(object_type)]
+        if kind == "dataextension":
+            return seeded + [
+                Row({"Name": spec.name, "CustomerKey": spec.customer_key or spec.name})
+                for spec in map(self.data_extensions.spec, self.data_extensions.names())
+            ]
+        if kind == "dataextensionfield":
+            return seeded + [
+                Row(
+                    {
+                        "Name": f.name,
+                        "FieldType": f.type,
+                        "IsPrimaryKey": f.primary_key,
+                        "IsRequired": not f.nullable,
+                        "MaxLength": f.length,
+                        "Scale": f.scale,
+                        "Ordinal": ordinal,
+                        "DataExtension": {"CustomerKey": spec.customer_key or spec.name, "Name": spec.name},
+                    }
+                )
+                for spec in map(self.data_extensions.spec, self.data_extensions.names())
+                for ordinal, f in enumerate(spec.fields)
+            ]
+        if kind == "listsubscriber":
+            memberships = []
+            for _, subscriber in self.objects("Subscriber"):
+                for membership in subscriber.get("Lists") or []:
+                    if isinstance(membership, dict):
+                        membership = Row(membership)
+                        memberships.append(
+                            Row(
+                                {
+                                    "ListID": membership.get("ID"),
+                                    "SubscriberKey": subscriber.get("SubscriberKey"),
+                                    "Status": membership.get("Status") or "Active",
+                                }
+                            )
+                        )
+            return seeded + memberships
+        if not seeded and schema().type(object_type) is None:
+            raise ScriptError(f"'{object_type}' is not a Marketing Cloud API object type")
+        return seeded
 
     # ---- Perform -------------------------------------------------------------
 
@@ -440,6 +506,27 @@ def _api_properties(items: Any) -> dict[str, Any]:
     }
 
 
+def _resolve(stored: Row, path: str) -> Any:
+    """A property by name, or a nested one by dotted path (``Client.ID``, ``DataExtension.CustomerKey``)."""
+    value: Any = stored
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = Row(value)
+        if not isinstance(value, Row) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _shown(value: Any) -> Any:
+    """Nested objects come back as rows, arrays of them as rowsets, for Field() and Row()."""
+    if isinstance(value, dict):
+        return Row({name: _shown(item) for name, item in value.items()})
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return Rowset(_shown(item) for item in value)
+    return value
+
+
 def _save_action(options: ApiObject | None) -> str | None:
     """The SaveAction of an options object's SaveOptions (UpdateAdd, AddOnly, ...), lowercased."""
     if options is None:
@@ -488,7 +575,7 @@ def _matches(stored: Row, condition: ApiObject) -> bool:
     name = to_text(condition.get("Property"))
     operator = to_text(condition.get("SimpleOperator")).lower()
     values = _as_list(condition.get("Value")) or _as_list(condition.get("DateValue"))
-    actual = stored[name] if name in stored else None
+    actual = _resolve(stored, name)
     return _compare(operator, actual, values)
 
 
