@@ -30,7 +30,7 @@ def load_module(python_source: str, filename: str = "<ampscript>") -> types.Modu
     so tracebacks, debuggers and the runtime's line lookup can read it.
     """
     digest = hashlib.sha1(python_source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    pseudo_file = f"<ampc:{filename}:{digest}>"
+    pseudo_file = f"<ampc:{filename.replace(chr(0), '?')}:{digest}>"  # compile() refuses NUL in names
     linecache.cache[pseudo_file] = (len(python_source), None, python_source.splitlines(True), pseudo_file)
     module = types.ModuleType(f"ampc_compiled_{digest}")
     module.__file__ = pseudo_file

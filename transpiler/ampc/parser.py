@@ -79,7 +79,20 @@ def _parse_tree(file: SourceFile) -> Tree:
                 openers.pop()
         return interactive.feed_eof(last)
     except UnexpectedInput as error:
-        raise _syntax_error(file, error, openers) from None
+        raise _syntax_error(file, error, openers, _acceptable(interactive)) from None
+
+
+def _acceptable(interactive) -> set[str] | None:
+    """The terminals the parser can really take next.
+
+    Lark's own `expected` sets come from LALR states shared between contexts
+    (the state after `1` in `set @a = 1` is the one after `1` in `if 1`), so
+    they list `then` after a `set`; `accepts()` tries each terminal instead.
+    """
+    try:
+        return set(interactive.accepts())
+    except Exception:  # noqa: BLE001 (a better message is not worth a crash)
+        return None
 
 
 _LANGUAGE = re.compile(r"""\blanguage\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -126,19 +139,25 @@ def _describe(token_type: str) -> str:
     return _TOKEN_NAMES.get(token_type, f"'{token_type.lower()}'")
 
 
-def _syntax_error(file: SourceFile, error: UnexpectedInput, openers: list[Token]) -> CompileError:
+def _syntax_error(
+    file: SourceFile, error: UnexpectedInput, openers: list[Token], acceptable: set[str] | None = None
+) -> CompileError:
     if isinstance(error, UnexpectedCharacters):
-        return _unexpected_character(file, error.line, error.column, error.pos_in_stream, error.allowed or set())
+        allowed = acceptable if acceptable is not None else set(error.allowed or ())
+        return _unexpected_character(file, error.line, error.column, error.pos_in_stream, allowed)
     assert isinstance(error, UnexpectedToken)
     token = error.token
-    expected = set(error.expected)
+    expected = acceptable if acceptable is not None else set(error.expected)
     if token.type == "$END":
         return _unexpected_end(file, openers)
-    if token.type == "TEXT":
-        # Nothing in code matched here; Lark fell back to the template lexer.
+    if token.type == "TEXT" or (token.type == "BLOCK_CLOSE" and "TEXT" in expected):
+        # TEXT: nothing in code matched here; Lark fell back to the template lexer.
+        # BLOCK_CLOSE where text is expected: a stray ']%%'.
         return _unexpected_character(file, token.line, token.column, token.start_pos, expected)
     line, column = token.line, token.column
     shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
+    if token.type == "EQUAL" and "THEN" in expected:
+        return file.error("'=' assigns; use '==' to compare", line, column, hint="write: if @a == 1 then")
     if "THEN" in expected and token.type != "THEN":
         return file.error(
             f"expected 'then' after the condition, found {shown!r}", line, column,
@@ -149,8 +168,6 @@ def _syntax_error(file: SourceFile, error: UnexpectedInput, openers: list[Token]
             f"expected 'do' after the loop bounds, found {shown!r}", line, column,
             hint="write: for @i = 1 to 10 do",
         )
-    if token.type == "EQUAL" and "COMPARE" in expected | {"THEN"}:
-        return file.error("'=' assigns; use '==' to compare", line, column, hint="write: if @a == 1 then")
     if token.type in ("VARIABLE", "STRING", "NUMBER", "BRACKETED") and "SET" in expected:
         return file.error(
             f"a statement cannot start with {shown!r}", line, column,
@@ -162,9 +179,19 @@ def _syntax_error(file: SourceFile, error: UnexpectedInput, openers: list[Token]
     return file.error(f"unexpected {shown!r}; expected {wanted}", line, column)
 
 
+def _code_token_at(text: str, pos: int) -> str | None:
+    """The variable, string, number or [attribute] that starts at `pos`, if any."""
+    for name in ("VARIABLE", "STRING", "NUMBER", "BRACKETED"):
+        match = re.compile(_lark().get_terminal(name).pattern.to_regexp()).match(text, pos)
+        if match:
+            return match.group()
+    return None
+
+
 def _unexpected_character(file: SourceFile, line: int, column: int, pos: int, allowed: set[str]) -> CompileError:
     char = file.text[pos]
-    if char in "\"'" and allowed & {"STRING", "SET", "RPAR", "BLOCK_CLOSE"}:
+    word = _code_token_at(file.text, pos)
+    if word is None and char in "\"'" and allowed & {"STRING", "SET", "RPAR", "BLOCK_CLOSE"}:
         return file.error(
             "unterminated string literal", line, column,
             hint=f"close the string with {char}; to put {char} inside it, double it ({char}{char})",
@@ -176,9 +203,27 @@ def _unexpected_character(file: SourceFile, line: int, column: int, pos: int, al
         )
     if file.text.startswith("/*", pos):
         return file.error("unterminated comment", line, column, hint="close the comment with */")
-    if char == "@":
+    shown = word if word is None or len(word) <= 30 else word[:27] + "..."
+    if word is not None and "SET" in allowed:
+        return file.error(
+            f"a statement cannot start with {shown!r}", line, column,
+            hint="assign with 'set @name = value', or output a value with %%= value =%%",
+        )
+    if char == "=" and "THEN" in allowed:
+        return file.error("'=' assigns; use '==' to compare", line, column, hint="write: if @a == 1 then")
+    if "THEN" in allowed:
+        return file.error(
+            f"expected 'then' after the condition, found {shown or char!r}", line, column,
+            hint="write: if <condition> then",
+        )
+    if "DO" in allowed:
+        return file.error(
+            f"expected 'do' after the loop bounds, found {shown or char!r}", line, column,
+            hint="write: for @i = 1 to 10 do",
+        )
+    if char == "@" and word is None:
         return file.error("'@' must be followed by a variable name", line, column)
-    return file.error(f"unexpected character {char!r}", line, column)
+    return file.error(f"unexpected {shown!r}" if word else f"unexpected character {char!r}", line, column)
 
 
 def _unexpected_end(file: SourceFile, openers: list[Token]) -> CompileError:
@@ -471,12 +516,13 @@ class _Nester:
             )
         loop = top.node
         if chunk.variable is not None and chunk.variable.name.lower() != loop.variable.name.lower():
-            raise self._error(
+            # Reported, but the loop is closed all the same: one mistake, one error.
+            self.problems.append(self._error(
                 f"'next {chunk.variable.name}' does not match 'for {loop.variable.name}' "
                 f"at line {loop.span.line}",
                 chunk.span,
                 hint=f"write 'next {loop.variable.name}' or just 'next'",
-            )
+            ))
         loop.span = _join(loop.span, chunk.span)
         stack.pop()
 
