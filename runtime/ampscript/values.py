@@ -9,7 +9,8 @@ AMPscript          Python
 null               ``None``
 string             ``str``
 number             ``int`` (integers) or ``decimal.Decimal`` (decimals); never
-                   a binary float, so ``0.1 + 0.2`` prints ``0.3``
+                   a binary float.  `Double`, a Decimal, marks the result of
+                   Marketing Cloud's double arithmetic (the Math functions).
 boolean            ``bool``
 date               ``datetime.datetime`` (naive; Marketing Cloud system time)
 rowset / row       `Rowset` / `Row` (below)
@@ -17,11 +18,38 @@ API object         `ampscript.api_objects.ApiObject`
 =================  ==========================================================
 
 `to_text` is how a value prints (``%%= =%%``, ``Output``, ``Concat``).
+
+Rules, from Salesforce's AMPscript reference and where it is silent, chosen:
+
+* Numeric constants are digits with at most one decimal point and a leading
+  minus sign, no commas; string constants use double or single quotes;
+  ``true``/``false`` in any case are booleans (Language Elements,
+  https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/languageElements.htm).
+* A numeric constant prints as written: ``1.50`` prints ``1.50``, and a
+  literal beyond 64 bits prints all its digits.  (The reference shows no
+  example; AMPscript keeps constants as text, and nothing reformats them.)
+* The Math functions compute in IEEE doubles and print the result the way
+  .NET prints a double: 15 significant digits, so ``Add(1.1, 2.2)`` is
+  ``3.3`` and ``Divide(1, 3)`` is ``0.333333333333333``, but the error of a
+  double can show, as in the reference's ``Mod(-500.123, 12.456)`` =
+  ``-1.88300000000001``
+  (https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-mod.html).
+  From 1E+15 up and below 1E-04 .NET switches to exponent notation
+  (``1E+15``, ``1.5E-05``).  See `Double`.
+* Booleans print ``True``/``False`` (.NET's spelling).  The IsNull() page
+  shows ``true`` in lower case as its output; the corpus follows ``True``
+  until a real Marketing Cloud render says otherwise.
+* null prints nothing.  A declared but unset variable is null (Variables,
+  https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/guide/mc-ampscript-guide-language-basics-variables.html).
+* Empty() is true for null and the empty string; IsNull() only for null
+  (https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmatic-content/isnull.htm).
+  A space is not empty.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math as _math
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,10 +69,12 @@ def to_text(value: Any) -> str:
         return "True" if value else "False"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Double):
+        return double_text(value)
     if isinstance(value, Decimal):
         return _decimal_text(value)
     if isinstance(value, float):
-        return _decimal_text(Decimal(repr(value)))
+        return double_text(value)
     if isinstance(value, _dt.datetime):
         return format_default_datetime(value)
     if isinstance(value, _dt.date):
@@ -57,6 +87,61 @@ def _decimal_text(value: Decimal) -> str:
     if value == value.to_integral_value() and value.as_tuple().exponent > 0:
         value = value.quantize(Decimal(1))
     return format(value, "f")
+
+
+class Double(Decimal):
+    """A number that came out of Marketing Cloud's double arithmetic.
+
+    Its value is the double rounded to the 15 significant digits .NET shows,
+    so it holds what Marketing Cloud prints and nothing more (no float
+    noise survives into later comparisons).  It is a Decimal in every other
+    respect; only `to_text` treats it differently, printing exponent
+    notation where .NET does (``1E+15``).
+    """
+
+    __slots__ = ()
+
+
+def from_double(value: float) -> Number | None:
+    """The AMPscript number for the result of a double computation.
+
+    Whole results below 1E+15 become ``int``; others a `Double`.  A result
+    that overflowed (infinite) or is undefined (NaN) gives None, so that the
+    caller can raise an error naming its function.
+    """
+    if not _math.isfinite(value):
+        return None
+    if value == 0:
+        return 0  # .NET Framework prints -0.0 as "0"
+    text = _g15(value)
+    if "." in text or "e" in text:
+        return Double(text)
+    return int(text)
+
+
+def to_double(value: Any, function: str, argument: str) -> float:
+    """A function argument as the double Marketing Cloud computes with."""
+    number = to_number(value, function, argument)
+    converted = float(number)
+    if not _math.isfinite(converted):
+        raise ScriptError(
+            f"{to_text(value)!r} is too large a number for argument {argument!r} of {function}()"
+        )
+    return converted
+
+
+def double_text(value: Decimal | float) -> str:
+    """How .NET prints a double: 15 significant digits, exponent as ``E+15``/``E-05``."""
+    if value == 0:
+        return "0"
+    return _g15(float(value)).replace("e", "E")
+
+
+def _g15(value: float) -> str:
+    # Python's %g and .NET's "G" agree on when to use exponent notation
+    # (exponent < -4, or >= the precision) and both print at least two
+    # exponent digits; only the letter's case differs (fixed by the caller).
+    return "%.15g" % value
 
 
 def format_default_datetime(value: _dt.datetime) -> str:
@@ -91,6 +176,8 @@ def parse_number(value: Any) -> Number | None:
 def to_number(value: Any, function: str, argument: str) -> Number:
     """Convert a function argument to a number, or raise an error naming both."""
     number = parse_number(value)
+    if number is None and value is None:
+        raise ScriptError(f"invalid number (null) for argument {argument!r} of {function}()")
     if number is None:
         raise ScriptError(
             f"invalid number {to_text(value)!r} for argument {argument!r} of {function}()"

@@ -1,0 +1,70 @@
+"""Random() stays within its bounds, whatever the draw (no test depends on chance)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+import ampc
+from ampscript.functions import math as math_functions
+
+DRAWS = 300
+
+
+def _render_many(source: str) -> list[str]:
+    """Render `source` DRAWS times in a loop; each rendering ends with "|"."""
+    loop = f"%%[ for @i = 1 to {DRAWS} do ]%%{source}%%[ next @i ]%%"
+    return ampc.render(loop).split("|")[:-1]
+
+
+def test_documented_example_stays_in_range():
+    # https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmatic-content/random.htm
+    values = [int(text) for text in _render_many("%%=Random(42,32256)=%%|")]
+    assert len(values) == DRAWS
+    assert all(42 <= value <= 32256 for value in values)
+
+
+def test_bounds_in_either_order():
+    values = {int(text) for text in _render_many("%%=Random(3, 1)=%%|")}
+    assert values <= {1, 2, 3}
+
+
+def test_negative_bounds():
+    values = [int(text) for text in _render_many("%%=Random(-5, -2)=%%|")]
+    assert all(-5 <= value <= -2 for value in values)
+
+
+def test_decimal_bounds_give_numbers_inside_them():
+    values = [Decimal(text) for text in _render_many("%%=Random(0.5, 1.5)=%%|")]
+    assert all(Decimal("0.5") <= value <= Decimal("1.5") for value in values)
+
+
+class _Extremes(random.Random):
+    """A generator that always draws one end of the range."""
+
+    def __init__(self, high: bool):
+        super().__init__()
+        self.high = high
+
+    def randint(self, a: int, b: int) -> int:
+        return b if self.high else a
+
+    def random(self) -> float:
+        return 1.0 - 2**-53 if self.high else 0.0
+
+
+@pytest.mark.parametrize("high", [False, True])
+def test_both_bounds_are_included(monkeypatch, high):
+    monkeypatch.setattr(math_functions, "_generator", _Extremes(high))
+    assert ampc.render("%%=Random(42,32256)=%%") == ("32256" if high else "42")
+    drawn = Decimal(ampc.render("%%=Random(0.1, 0.3)=%%"))
+    assert Decimal("0.1") <= drawn <= Decimal("0.3")
+
+
+def test_every_whole_value_can_come_up(monkeypatch):
+    # A seeded generator, so that the test does not depend on chance.
+    monkeypatch.setattr(math_functions, "_generator", random.Random(2026))
+    values = {int(text) for text in _render_many("%%=Random(1, 3)=%%|")}
+    assert values == {1, 2, 3}
