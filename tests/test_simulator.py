@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
 import ampc
-from ampscript import Context
+from ampscript import Context, RaisedError, ScriptError
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 
@@ -87,3 +90,126 @@ def test_query_update_type_update_upserts_by_primary_key(tmp_path):
     )
     rows = context.backend.data_extensions.rows("Dst", order_by="K")
     assert [(row["K"], row["V"]) for row in rows] == [("1", "new"), ("2", "other"), ("3", "added")]
+
+
+def test_state_file_keeps_changes_across_runs(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "DataExtensions").mkdir()
+    (tmp_path / "DataExtensions" / "Counter.csv").write_text("Name\n")
+    script = tmp_path / "add.amp"
+    script.write_text(
+        '%%[ set @s = CreateObject("Subscriber") SetObjectProperty(@s, "SubscriberKey", "k1")'
+        ' set @c = InvokeCreate(@s, @m, @e) ]%%%%=v(@c)=%%'
+    )
+    state = tmp_path / "state.db"
+    command = [sys.executable, "-m", "ampc", "run", str(script), "--state", str(state)]
+    first = subprocess.run(command, capture_output=True, text=True)
+    second = subprocess.run(command, capture_output=True, text=True)
+    assert (first.stdout, second.stdout) == ("OK", "Error")  # the subscriber exists the second time
+    without_state = subprocess.run(command[:-2], capture_output=True, text=True)
+    assert without_state.stdout == "OK"
+
+
+def test_triggered_send_goes_to_the_outbox(tmp_path):
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / "TriggeredSendDefinition.json").write_text('[{"CustomerKey": "ts"}]')
+    context = Context(workspace=tmp_path)
+    output = ampc.render(
+        """%%[
+        set @ts = CreateObject("TriggeredSend")
+        set @def = CreateObject("TriggeredSendDefinition")
+        SetObjectProperty(@def, "CustomerKey", "ts")
+        SetObjectProperty(@ts, "TriggeredSendDefinition", @def)
+        set @sub = CreateObject("Subscriber")
+        SetObjectProperty(@sub, "EmailAddress", "a@example.com")
+        SetObjectProperty(@sub, "SubscriberKey", "k-1")
+        set @attr = CreateObject("Attribute")
+        SetObjectProperty(@attr, "Name", "Coupon")
+        SetObjectProperty(@attr, "Value", "SAVE10")
+        AddObjectArrayItem(@sub, "Attributes", @attr)
+        AddObjectArrayItem(@ts, "Subscribers", @sub)
+        set @status = InvokeCreate(@ts, @message, @code)
+        ]%%%%=v(@status)=%%""",
+        context=context,
+    )
+    assert output == "OK"
+    assert context.backend.outbox() == [
+        {"definition": "ts", "subscriber_key": "k-1", "email_address": "a@example.com", "attributes": {"Coupon": "SAVE10"}}
+    ]
+
+
+def _retrieve_script(object_type: str, properties: list[str], extra: str = "") -> str:
+    adds = "".join(f'AddObjectArrayItem(@rr, "Properties", "{name}")\n' for name in properties)
+    return (
+        f'%%[ set @rr = CreateObject("RetrieveRequest")\nSetObjectProperty(@rr, "ObjectType", "{object_type}")\n'
+        f"{adds}{extra}]%%"
+    )
+
+
+def test_retrieve_pages_of_2500_with_continue_request(tmp_path):
+    (tmp_path / "objects").mkdir()
+    lists = [{"ID": n, "ListName": f"List {n}"} for n in range(1, 2601)]
+    (tmp_path / "objects" / "List.json").write_text(json.dumps(lists))
+    source = _retrieve_script("List", ["ID"]) + """%%[
+    set @first = InvokeRetrieve(@rr, @status1, @id1)
+    set @next = CreateObject("RetrieveRequest")
+    SetObjectProperty(@next, "ContinueRequest", @id1)
+    set @second = InvokeRetrieve(@next, @status2, @id2)
+    set @again = InvokeRetrieve(@next, @status3, @id3)
+    ]%%%%=v(@status1)=%% %%=RowCount(@first)=%% %%=v(@status2)=%% %%=RowCount(@second)=%% %%=Field(Row(@second, 100), "ID")=%% %%=v(@status3)=%%"""
+    assert ampc.render(source, workspace=tmp_path) == "MoreDataAvailable 2500 OK 100 2600 Error"
+
+
+def test_retrieve_of_nested_properties_and_derived_views():
+    workspace = SAMPLES / "invoke-perform"
+    source = _retrieve_script(
+        "DataExtensionField",
+        ["Name", "FieldType", "IsPrimaryKey", "DataExtension.CustomerKey"],
+        """set @f = CreateObject("SimpleFilterPart")
+        SetObjectProperty(@f, "Property", "DataExtension.CustomerKey")
+        SetObjectProperty(@f, "SimpleOperator", "equals")
+        AddObjectArrayItem(@f, "Value", "Members")
+        SetObjectProperty(@rr, "Filter", @f)
+        set @rows = InvokeRetrieve(@rr, @status)
+        for @i = 1 to RowCount(@rows) do
+          set @row = Row(@rows, @i)
+          Output(Concat(Field(@row, "Name"), ":", Field(@row, "FieldType"), ":", Field(@row, "IsPrimaryKey"), " "))
+        next @i
+        """,
+    )
+    assert ampc.render(source, workspace=workspace) == (
+        "SubscriberKey:Text:True EmailAddress:EmailAddress:False Tier:Text:False Points:Number:False "
+    )
+
+
+def test_list_membership_of_subscribers_is_retrievable_as_list_subscriber(tmp_path):
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / "Subscriber.json").write_text(
+        json.dumps([{"SubscriberKey": "k1", "Lists": [{"ID": 10, "Status": "Unsubscribed"}, {"ID": 11}]}])
+    )
+    source = _retrieve_script("ListSubscriber", ["ListID", "Status"]) + """%%[
+    set @rows = InvokeRetrieve(@rr)
+    ]%%%%=Field(Row(@rows, 1), "Status")=%% %%=Field(Row(@rows, 2), "ListID")=%% %%=Field(Row(@rows, 2), "Status")=%%"""
+    assert ampc.render(source, workspace=tmp_path) == "Unsubscribed 11 Active"
+
+
+def test_retrieve_of_an_unknown_object_type_is_an_error_status(tmp_path):
+    source = _retrieve_script("Nonsense", []) + "%%[ set @rows = InvokeRetrieve(@rr, @status) ]%%%%=v(@status)=%%"
+    assert ampc.render(source, workspace=tmp_path) == "Error"
+
+
+def test_raise_error_rolls_back_data_extension_writes_unless_preserved(tmp_path):
+    (tmp_path / "DataExtensions").mkdir()
+    (tmp_path / "DataExtensions" / "Log.csv").write_text("Entry\n")
+    context = Context(workspace=tmp_path)
+    for preserve, expected in (("false", 0), ("true", 1)):
+        source = f'%%[ InsertData("Log", "Entry", "{preserve}") RaiseError("stop", false, "", "", {preserve}) ]%%'
+        with pytest.raises(RaisedError):
+            ampc.render(source, context=context)
+        assert context.backend.data_extensions.count("Log", [("Entry", preserve)]) == expected
+    # Other runtime errors keep what was written, like a send that fails part-way.
+    with pytest.raises(ScriptError):
+        ampc.render('%%[ InsertData("Log", "Entry", "kept") set @x = Row(@none, 1) ]%%', context=context)
+    assert context.backend.data_extensions.count("Log", [("Entry", "kept")]) == 1

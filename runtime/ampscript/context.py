@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import system_strings
 from .errors import ScriptError
 from .values import Row
 from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .backends.base import Backend
-
-
-# Personalization strings that Marketing Cloud fills from the subscriber under
-# another name; the first attribute present wins.
-_ATTRIBUTE_ALIASES = {
-    "emailaddr": ("emailaddr", "EmailAddress", "Email Address", "Email"),
-    "_subscriberkey": ("_subscriberkey", "SubscriberKey", "Subscriber Key"),
-}
 
 
 class Context:
@@ -33,7 +27,10 @@ class Context:
     * ``backend``: where API calls go (default: the embedded simulator over
       the workspace);
     * ``now``: a fixed system time for Now() and friends (default: the
-      clock), so tests of date logic are repeatable.
+      clock), so tests of date logic are repeatable;
+    * ``state``: an SQLite file that keeps the simulator's state (data
+      extensions, API objects) across renders and runs; seeded from the
+      workspace the first time (default: in memory, fresh per context).
     """
 
     def __init__(
@@ -43,11 +40,14 @@ class Context:
         subscriber: Mapping[str, Any] | None = None,
         backend: Backend | None = None,
         now: _dt.datetime | None = None,
+        state: str | Path | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.subscriber = Row(subscriber if subscriber is not None else self.workspace.subscriber())
         self._backend = backend
         self._now = now
+        self.state = state
+        self._render_stack: ExitStack | None = None  # open while a render runs
 
     def now(self) -> _dt.datetime:
         """Marketing Cloud system time: Central Standard Time (UTC-6) all year, no daylight saving."""
@@ -61,14 +61,52 @@ class Context:
         if self._backend is None:
             from .backends.simulator import Simulator
 
-            self._backend = Simulator.from_workspace(self.workspace)
+            database = str(self.state) if self.state is not None else ":memory:"
+            self._backend = Simulator.from_workspace(self.workspace, database)
+            if self._render_stack is not None:  # created by the render in progress
+                self._enter_render_scope()
         return self._backend
 
+    @contextmanager
+    def rendering(self) -> Iterator[None]:
+        """Bracket a render (nested renders of included content join the outer one).
+
+        A backend with a ``render_scope()`` (the simulator) makes the render's
+        data writes undoable: RaiseError() rolls them back unless it asks to
+        preserve them.  The scope opens when the backend is first used, so a
+        render that never touches it costs nothing.
+        """
+        if self._render_stack is not None:
+            yield
+            return
+        with ExitStack() as stack:
+            self._render_stack = stack
+            try:
+                if self._backend is not None:
+                    self._enter_render_scope()
+                yield
+            finally:
+                self._render_stack = None
+
+    def _enter_render_scope(self) -> None:
+        scope = getattr(self._backend, "render_scope", None)
+        if scope is not None:
+            self._render_stack.enter_context(scope())
+
     def attribute(self, name: str, *, required: bool = True) -> Any:
-        """A subscriber attribute or personalization string, by case-insensitive name."""
-        for candidate in _ATTRIBUTE_ALIASES.get(name.lower(), (name,)):
+        """A subscriber attribute or personalization string, by case-insensitive name.
+
+        The subscriber's attribute wins; a personalization string (``emailaddr``,
+        ``jobid``, ``xtshortdate``, see `ampscript.system_strings`) then tries its
+        aliases and falls back to its local default.  Anything else missing is an
+        error, or None when not `required` (AttributeValue()).
+        """
+        system_string = system_strings.lookup(name)
+        for candidate in (name, *(system_string.aliases if system_string else ())):
             if candidate in self.subscriber:
                 return self.subscriber[candidate]
+        if system_string is not None and system_string.default is not None:
+            return system_string.default(self)
         if required:
             raise ScriptError(
                 f"the subscriber has no attribute {name!r}",

@@ -38,7 +38,7 @@ import datetime as _dt
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -148,6 +148,7 @@ class DataExtensionStore:
             "(name TEXT PRIMARY KEY COLLATE NOCASE, customer_key TEXT COLLATE NOCASE, spec TEXT NOT NULL)"
         )
         self._specs: dict[str, DataExtensionSpec] = {}
+        self._depth = 0  # savepoints open
         self._load_specs()
 
     def _load_specs(self) -> None:
@@ -163,18 +164,32 @@ class DataExtensionStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All or nothing: a write that fails half-way changes nothing."""
-        if self.db.in_transaction:  # already inside a caller's transaction
-            yield self.db
-            return
-        self.db.execute("BEGIN")
+        """All or nothing: a write that fails half-way changes nothing.
+
+        Inside another transaction this is a savepoint, so an inner failure
+        undoes only the inner work.
+        """
+        with self.savepoint() as db:
+            yield db
+
+    @contextmanager
+    def savepoint(self, keep: Callable[[BaseException], bool] = lambda error: False) -> Iterator[sqlite3.Connection]:
+        """A savepoint: released on success; on an error rolled back unless `keep(error)`."""
+        self._depth += 1
+        name = f"_ampc_{self._depth}"
+        self.db.execute(f"SAVEPOINT {name}")
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            self._load_specs()
+        except BaseException as error:
+            if not keep(error):
+                self.db.execute(f"ROLLBACK TO {name}")
+                self._load_specs()
+            self.db.execute(f"RELEASE {name}")
             raise
-        self.db.execute("COMMIT")
+        else:
+            self.db.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
 
     # ---- definitions ---------------------------------------------------------------
 

@@ -70,12 +70,29 @@ class ScriptError(AMPscriptError):
 
 
 class RaisedError(ScriptError):
-    """An error the script raised on purpose with RaiseError()."""
+    """An error the script raised on purpose with RaiseError().
 
-    def __init__(self, message: str, *, skip_send: bool = False, error_code: str | None = None, **kwargs):
+    ``skip_send``: only this subscriber's send is skipped (not the whole send);
+    ``error_code`` / ``api_error_number``: the script's own codes;
+    ``preserve_data_extension_changes``: data extension writes made before
+    the error are kept (otherwise the render's writes are rolled back).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        skip_send: bool = False,
+        error_code: str | None = None,
+        api_error_number: object = None,
+        preserve_data_extension_changes: bool = False,
+        **kwargs,
+    ):
         super().__init__(message, **kwargs)
         self.skip_send = skip_send
         self.error_code = error_code
+        self.api_error_number = api_error_number
+        self.preserve_data_extension_changes = preserve_data_extension_changes
 
 
 def format_diagnostic(

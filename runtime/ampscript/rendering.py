@@ -53,7 +53,8 @@ class Page:
         page = cls(context, filename, shared)
         token = _active.set(page)
         try:
-            yield page
+            with context.rendering():
+                yield page
         except AMPscriptError as error:
             _locate(error, page)
             raise

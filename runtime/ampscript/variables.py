@@ -35,10 +35,13 @@ class Variables(dict):
         return self[name] if name in self else default
 
     def declare(self, *names: str) -> None:
-        """`var @a, @b`: make the variables exist, null unless already set."""
+        """`var @a, @b`: the variables exist and are null, even if they were set before.
+
+        (Salesforce's Language Elements page: declaring a name that already
+        exists sets its value to NULL.)
+        """
         for name in names:
-            if name not in self:
-                self[name] = None
+            self[name] = None
 
     def ref(self, name: str) -> VariableRef:
         """A reference cell bound to a variable, to pass as an out-parameter."""

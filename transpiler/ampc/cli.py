@@ -66,6 +66,9 @@ def _arguments() -> argparse.ArgumentParser:
     run.add_argument("file", type=Path, metavar="FILE.amp")
     run.add_argument("--workspace", type=Path, metavar="DIR", help="the workspace folder (default: the file's folder)")
     run.add_argument("--subscriber", type=Path, metavar="FILE.json", help="subscriber attributes as a JSON object")
+    run.add_argument(
+        "--state", type=Path, metavar="FILE.db", help="keep the simulator's state in this SQLite file across runs"
+    )
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="report every problem in AMPscript files")
@@ -118,7 +121,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)
     workspace = arguments.workspace if arguments.workspace is not None else arguments.file.parent
-    context = Context(workspace=workspace, subscriber=subscriber)
+    context = Context(workspace=workspace, subscriber=subscriber, state=arguments.state)
     try:
         output = module.render(context)
     except AMPscriptError as error:

@@ -23,7 +23,7 @@ from .. import operators
 from ..api_objects import ApiObject
 from ..api_schema import schema
 from ..data_extensions import DataExtensionStore
-from ..errors import ScriptError
+from ..errors import RaisedError, ScriptError
 from . import queries
 from ..values import Row, Rowset, to_text
 from ..workspace import Workspace
@@ -116,6 +116,17 @@ class Simulator:
 
     def _transaction(self):
         return self.data_extensions.transaction()
+
+    def render_scope(self):
+        """Undo a render's writes if it stops with RaiseError() (unless told to preserve them).
+
+        Marketing Cloud rolls back only data extension writes; the simulator
+        keeps everything in one database, so API object changes made by the
+        same render are rolled back with them.
+        """
+        return self.data_extensions.savepoint(
+            keep=lambda error: not isinstance(error, RaisedError) or error.preserve_data_extension_changes
+        )
 
     def _insert(self, object_type: str, properties: dict[str, Any]) -> None:
         self.db.execute(
