@@ -7,10 +7,31 @@ from typing import Any
 from ..api_objects import ApiObject
 from ..errors import ScriptError
 from ..registry import ampscript_function
+from ..rendering import current_context
 from ..values import Row as RowValue
 from ..values import Rowset, to_boolean, to_int, to_text
 
-__all__ = ["Field", "Row", "RowCount"]
+__all__ = [
+    "ClaimRow",
+    "ClaimRowValue",
+    "DataExtensionRowCount",
+    "DeleteData",
+    "DeleteDE",
+    "Field",
+    "InsertData",
+    "InsertDE",
+    "Lookup",
+    "LookupOrderedRows",
+    "LookupOrderedRowsCS",
+    "LookupRows",
+    "LookupRowsCS",
+    "Row",
+    "RowCount",
+    "UpdateData",
+    "UpdateDE",
+    "UpsertData",
+    "UpsertDE",
+]
 
 
 def _rowset(value: Any, function: str) -> Rowset:
@@ -57,3 +78,224 @@ def Field(row: Any, field_name: Any, exception_if_not_found: Any = True) -> Any:
     if strict:
         raise ScriptError(f"The field {name!r} was not found in the row")
     return ""
+
+
+# ---- Looking rows up and changing them -------------------------------------------
+#
+# The lookups and writes run on the data extension store of the simulator
+# (`ampscript.data_extensions`).  Field/value pairs are ANDed; text matches
+# ignore case except in the ...CS functions.  The ...DE forms are for emails
+# and return nothing; the ...Data forms are for pages and return the number
+# of rows affected.
+
+# LookupRows and LookupOrderedRows return at most this many rows.
+MAX_LOOKUP_ROWS = 2000
+
+
+def _store():
+    backend = current_context().backend
+    store = getattr(backend, "data_extensions", None)
+    if store is None:
+        raise ScriptError(f"data extension functions need the embedded simulator; {type(backend).__name__} has none")
+    return store
+
+
+def _pairs(values: tuple, function: str, first_position: int) -> list[tuple[str, Any]]:
+    """Trailing `name, value, name, value, ...` arguments as pairs."""
+    if len(values) % 2:
+        raise ScriptError(
+            f"{function}() needs a value for every field name: argument {first_position + len(values) - 1} "
+            "has no value after it"
+        )
+    return [(to_text(values[i]), values[i + 1]) for i in range(0, len(values), 2)]
+
+
+def _name(value: Any, function: str) -> str:
+    name = to_text(value)
+    if not name:
+        raise ScriptError(f"{function}() needs the name of a data extension")
+    return name
+
+
+@ampscript_function("Data Extension")
+def Lookup(data_extension: Any, return_column: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Any:
+    """A field of the first row matching every name/value pair; empty when none matches."""
+    criteria = _pairs((lookup_column, lookup_value, *more), "Lookup", 3)
+    rows = _store().rows(_name(data_extension, "Lookup"), criteria, limit=1)
+    column = to_text(return_column)
+    _store().spec(to_text(data_extension)).field(column)  # an unknown column is an error even without rows
+    return rows[0][column] if rows else ""
+
+
+def _lookup_rows(function: str, data_extension: Any, pairs: tuple, case_sensitive: bool) -> Rowset:
+    criteria = _pairs(pairs, function, 2)
+    rows = _store().rows(
+        _name(data_extension, function), criteria, limit=MAX_LOOKUP_ROWS, case_sensitive=case_sensitive
+    )
+    return Rowset(rows)
+
+
+@ampscript_function("Data Extension")
+def LookupRows(data_extension: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Rowset:
+    """The rows matching every name/value pair (at most 2,000), case-insensitively."""
+    return _lookup_rows("LookupRows", data_extension, (lookup_column, lookup_value, *more), False)
+
+
+@ampscript_function("Data Extension")
+def LookupRowsCS(data_extension: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Rowset:
+    """LookupRows() with case-sensitive matching."""
+    return _lookup_rows("LookupRowsCS", data_extension, (lookup_column, lookup_value, *more), True)
+
+
+def _ordered_rows(function: str, data_extension: Any, count: Any, order: Any, pairs: tuple, cs: bool) -> Rowset:
+    limit = to_int(count, function, "numberOfRows")
+    if limit < 1 or limit > MAX_LOOKUP_ROWS:  # "a value less than 1 returns the default 2000 rows"
+        limit = MAX_LOOKUP_ROWS
+    criteria = _pairs(pairs, function, 4)
+    rows = _store().rows(
+        _name(data_extension, function), criteria, order_by=to_text(order), limit=limit, case_sensitive=cs
+    )
+    return Rowset(rows)
+
+
+@ampscript_function("Data Extension")
+def LookupOrderedRows(
+    data_extension: Any, count: Any, order: Any, lookup_column: Any, lookup_value: Any, *more: Any
+) -> Rowset:
+    """Matching rows sorted by `"Field ASC, Other DESC"`, at most `count` (below 1: 2,000)."""
+    return _ordered_rows("LookupOrderedRows", data_extension, count, order, (lookup_column, lookup_value, *more), False)
+
+
+@ampscript_function("Data Extension")
+def LookupOrderedRowsCS(
+    data_extension: Any, count: Any, order: Any, lookup_column: Any, lookup_value: Any, *more: Any
+) -> Rowset:
+    """LookupOrderedRows() with case-sensitive matching."""
+    return _ordered_rows("LookupOrderedRowsCS", data_extension, count, order, (lookup_column, lookup_value, *more), True)
+
+
+@ampscript_function("Data Extension")
+def DataExtensionRowCount(data_extension: Any) -> int:
+    """The number of rows in a data extension."""
+    return _store().count(_name(data_extension, "DataExtensionRowCount"))
+
+
+def _insert(function: str, data_extension: Any, pairs: tuple) -> int:
+    values = dict(_pairs(pairs, function, 2))
+    return _store().insert(_name(data_extension, function), values)
+
+
+@ampscript_function("Data Extension")
+def InsertData(data_extension: Any, column: Any, value: Any, *more: Any) -> int:
+    """Insert a row (pages); returns the number of rows inserted."""
+    return _insert("InsertData", data_extension, (column, value, *more))
+
+
+@ampscript_function("Data Extension")
+def InsertDE(data_extension: Any, column: Any, value: Any, *more: Any) -> None:
+    """Insert a row (emails); returns nothing."""
+    _insert("InsertDE", data_extension, (column, value, *more))
+
+
+def _keyed(function: str, key_count: Any, pairs: tuple) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+    """`keyColumnCount, key1, value1, ..., column1, value1, ...` as (keys, changes)."""
+    count = to_int(key_count, function, "keyColumnCount")
+    every = _pairs(pairs, function, 3)
+    if count < 1 or count > len(every):
+        raise ScriptError(
+            f"{function}(): keyColumnCount must be between 1 and the number of name/value pairs ({len(every)}), "
+            f"got {count}"
+        )
+    return every[:count], dict(every[count:])
+
+
+def _update(function: str, data_extension: Any, key_count: Any, pairs: tuple, upsert: bool) -> int:
+    keys, changes = _keyed(function, key_count, pairs)
+    store, name = _store(), _name(data_extension, function)
+    return store.upsert(name, keys, changes) if upsert else store.update(name, keys, changes)
+
+
+@ampscript_function("Data Extension")
+def UpdateData(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> int:
+    """Update the rows matching the first `key_count` pairs with the other pairs; returns rows updated."""
+    return _update("UpdateData", data_extension, key_count, (key_column, key_value, *more), False)
+
+
+@ampscript_function("Data Extension")
+def UpdateDE(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> None:
+    """UpdateData() for emails; returns nothing."""
+    _update("UpdateDE", data_extension, key_count, (key_column, key_value, *more), False)
+
+
+@ampscript_function("Data Extension")
+def UpsertData(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> int:
+    """Update the matching rows, or insert one if none matches; returns rows affected."""
+    return _update("UpsertData", data_extension, key_count, (key_column, key_value, *more), True)
+
+
+@ampscript_function("Data Extension")
+def UpsertDE(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> None:
+    """UpsertData() for emails; returns nothing."""
+    _update("UpsertDE", data_extension, key_count, (key_column, key_value, *more), True)
+
+
+@ampscript_function("Data Extension")
+def DeleteData(data_extension: Any, column: Any, value: Any, *more: Any) -> int:
+    """Delete the rows matching every name/value pair; returns rows deleted."""
+    criteria = _pairs((column, value, *more), "DeleteData", 2)
+    return _store().delete(_name(data_extension, "DeleteData"), criteria)
+
+
+@ampscript_function("Data Extension")
+def DeleteDE(data_extension: Any, column: Any, value: Any, *more: Any) -> None:
+    """DeleteData() for emails; returns nothing."""
+    criteria = _pairs((column, value, *more), "DeleteDE", 2)
+    _store().delete(_name(data_extension, "DeleteDE"), criteria)
+
+
+def _claim(function: str, data_extension: Any, claim_column: Any, pairs: tuple) -> RowValue | None:
+    """The row already claimed by these claimant values, or the first unclaimed row, now claimed by them."""
+    store, name = _store(), _name(data_extension, function)
+    claimant = _pairs(pairs, function, 3)
+    claimed_by = to_text(claim_column)
+    with store.transaction():
+        mine = store.rows(name, [*claimant, (claimed_by, True)], limit=1)
+        if mine:
+            return mine[0]
+        unclaimed = store.rows(name, [(claimed_by, False)], limit=1) or store.rows(name, [(claimed_by, None)], limit=1)
+        if not unclaimed:
+            return None
+        row = unclaimed[0]
+        key = [(f.name, row[f.name]) for f in store.spec(name).primary_key] or [(f, row[f]) for f in row]
+        store.update(name, key, {claimed_by: True, **dict(claimant)})
+        return store.rows(name, [*claimant, (claimed_by, True)], limit=1)[0]
+
+
+@ampscript_function("Data Extension")
+def ClaimRow(data_extension: Any, claim_column: Any, claimant_column: Any, claimant_value: Any, *more: Any) -> RowValue:
+    """Claim a row (coupon codes): the claimant's row if it has one, else the first unclaimed row."""
+    row = _claim("ClaimRow", data_extension, claim_column, (claimant_column, claimant_value, *more))
+    if row is None:
+        raise ScriptError(f"ClaimRow(): data extension '{to_text(data_extension)}' has no unclaimed rows")
+    return row
+
+
+@ampscript_function("Data Extension")
+def ClaimRowValue(
+    data_extension: Any,
+    return_column: Any,
+    claim_column: Any,
+    value_if_none: Any,
+    claimant_column: Any,
+    claimant_value: Any,
+    *more: Any,
+) -> Any:
+    """ClaimRow(), returning one field of the row, or `value_if_none` when no row can be claimed.
+
+    The reference lists the fallback value as a required argument, so six
+    arguments are required (the catalog says three).
+    """
+    row = _claim("ClaimRowValue", data_extension, claim_column, (claimant_column, claimant_value, *more))
+    if row is None:
+        return value_if_none
+    return row[to_text(return_column)] if to_text(return_column) in row else ""
