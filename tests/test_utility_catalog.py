@@ -35,6 +35,10 @@ DELIBERATE_DIFFERENCES: dict[str, tuple[int, int | None] | str] = {
     "FormatDate": (1, 4),
     # StringToDate's reference page documents one argument; it has no format argument.
     "StringToDate": (1, 1),
+    # Scripts that work in Marketing Cloud call these with the salt and IV arguments
+    # left out (https://gist.github.com/camrobert/3e2ac76ac3db9b1c0f384b08530d6ccc).
+    "EncryptSymmetric": (4, 8),
+    "DecryptSymmetric": (4, 8),
     # Server-side JavaScript's Platform.Variable functions, not AMPscript ones:
     # the AMPscript reference has no GetValue or SetValue.
     "GetValue": "SSJS Platform.Variable.GetValue, not an AMPscript function",

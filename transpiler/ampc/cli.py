@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ampc functions | head`: the reader has gone; nothing to report
+        sys.stderr.close()
+        return 0
     except AMPscriptError as error:
         _report(error)
         return 1

@@ -415,10 +415,10 @@ def EncryptSymmetric(
     encryption_algorithm: Any,
     password_external_key: Any,
     password: Any,
-    salt_external_key: Any,
-    salt: Any,
-    iv_external_key: Any,
-    iv: Any,
+    salt_external_key: Any = None,
+    salt: Any = None,
+    iv_external_key: Any = None,
+    iv: Any = None,
 ) -> str:
     """Encrypt text (UTF-8) with AES, DES or Triple DES; the result is Base64.
 
@@ -444,10 +444,10 @@ def DecryptSymmetric(
     encryption_algorithm: Any,
     password_external_key: Any,
     password: Any,
-    salt_external_key: Any,
-    salt: Any,
-    iv_external_key: Any,
-    iv: Any,
+    salt_external_key: Any = None,
+    salt: Any = None,
+    iv_external_key: Any = None,
+    iv: Any = None,
 ) -> str:
     """Decrypt EncryptSymmetric()'s Base64 output with the same algorithm, password, salt and IV."""
     spec = _parse_cipher_spec(encryption_algorithm, "DecryptSymmetric")
