@@ -1,7 +1,8 @@
 """The `ampc` command line.
 
     ampc compile FILE.amp [-o OUT.py]     write the generated Python module
-    ampc run FILE.amp [--workspace DIR] [--subscriber FILE.json]
+    ampc run FILE.amp [--workspace DIR] [--subscriber FILE.json] [--state FILE.db]
+                      [--backend simulator|soap] [--config FILE.json]
     ampc check FILE.amp...               report every problem; exit 1 if any
     ampc functions [--json]              list the supported AMPscript functions
 
@@ -72,6 +73,18 @@ def _arguments() -> argparse.ArgumentParser:
     run.add_argument(
         "--state", type=Path, metavar="FILE.db", help="keep the simulator's state in this SQLite file across runs"
     )
+    run.add_argument(
+        "--backend",
+        choices=("simulator", "soap"),
+        default="simulator",
+        help="where API calls go: the embedded simulator (default) or a real tenant over SOAP",
+    )
+    run.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.json",
+        help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
+    )
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="report every problem in AMPscript files")
@@ -124,7 +137,9 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)
     workspace = arguments.workspace if arguments.workspace is not None else arguments.file.parent
-    context = Context(workspace=workspace, subscriber=subscriber, state=arguments.state)
+    context = Context(
+        workspace=workspace, subscriber=subscriber, state=arguments.state, backend=_backend(arguments)
+    )
     try:
         output = module.render(context)
     except AMPscriptError as error:
@@ -133,6 +148,23 @@ def _run(arguments: argparse.Namespace) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     return 0
+
+
+def _backend(arguments: argparse.Namespace):
+    """The SOAP backend when asked for (configured from a file or the environment), else None."""
+    if arguments.backend != "soap":
+        if arguments.config is not None:
+            print("ampc run: error: --config applies to --backend soap only", file=sys.stderr)
+            raise _Failure
+        return None
+    from ampscript.backends.soap import SoapBackend, SoapConfig, SoapConfigError
+
+    try:
+        config = SoapConfig.from_file(arguments.config) if arguments.config else SoapConfig.from_env()
+    except (SoapConfigError, OSError) as error:
+        print(f"ampc run: error: {error}", file=sys.stderr)
+        raise _Failure from None
+    return SoapBackend(config)
 
 
 def _load_subscriber(path: Path) -> dict:
