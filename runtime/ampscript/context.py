@@ -28,6 +28,8 @@ class Context:
       the workspace);
     * ``now``: a fixed system time for Now() and friends (default: the
       clock), so tests of date logic are repeatable;
+    * ``request``: the HTTP request a CloudPage is rendered for (see
+      `ampscript.request`); none for emails;
     * ``state``: an SQLite file that keeps the simulator's state (data
       extensions, API objects) across renders and runs; seeded from the
       workspace the first time (default: in memory, fresh per context).
@@ -41,12 +43,14 @@ class Context:
         backend: Backend | None = None,
         now: _dt.datetime | None = None,
         state: str | Path | None = None,
+        request: Any = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.subscriber = Row(subscriber if subscriber is not None else self.workspace.subscriber())
         self._backend = backend
         self._now = now
         self.state = state
+        self.request = request  # the page request a CloudPage renders for (ampscript.request)
         self._render_stack: ExitStack | None = None  # open while a render runs
 
     def now(self) -> _dt.datetime:

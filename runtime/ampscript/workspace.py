@@ -6,6 +6,8 @@ Layout (every part optional)::
     objects/<ObjectType>.json    API objects: [{"CustomerKey": "...", ...}, ...]
     DataExtensions/<Name>.csv    data extension rows (header row = field names)
     Content/                     content blocks
+    keys.json                    named keys (ampscript.keys)
+    ampc.json                    settings, one section per feature (`settings()`)
 
 Every file access goes through `Workspace.path`, which refuses paths that
 would leave the workspace folder.
@@ -37,6 +39,18 @@ class Workspace:
             return json.loads(path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as error:
             raise ScriptError(f"{path}: invalid JSON: {error}") from None
+
+    def settings(self) -> dict[str, Any]:
+        """The workspace's own settings, ``ampc.json`` at its root (none: ``{}``).
+
+        Each feature reads its own section, e.g. ``{"http": {"allow": [...]}}``.
+        """
+        if not self.path("ampc.json").is_file():
+            return {}
+        data = self.read_json("ampc.json")
+        if not isinstance(data, dict):
+            raise ScriptError(f"{self.path('ampc.json')}: expected a JSON object of settings")
+        return data
 
     def subscriber(self) -> dict[str, Any]:
         """The attributes in subscriber.json, or none."""
