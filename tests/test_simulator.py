@@ -101,6 +101,7 @@ def test_state_file_keeps_changes_across_runs(tmp_path):
     script = tmp_path / "add.amp"
     script.write_text(
         '%%[ set @s = CreateObject("Subscriber") SetObjectProperty(@s, "SubscriberKey", "k1")'
+        ' SetObjectProperty(@s, "EmailAddress", "k1@example.com")'
         ' set @c = InvokeCreate(@s, @m, @e) ]%%%%=v(@c)=%%'
     )
     state = tmp_path / "state.db"
@@ -213,3 +214,66 @@ def test_raise_error_rolls_back_data_extension_writes_unless_preserved(tmp_path)
     with pytest.raises(ScriptError):
         ampc.render('%%[ InsertData("Log", "Entry", "kept") set @x = Row(@none, 1) ]%%', context=context)
     assert context.backend.data_extensions.count("Log", [("Entry", "kept")]) == 1
+
+
+OPERATOR_CASES = [
+    # (SimpleOperator, values, IDs of the matching lists)
+    ("equals", ["Gold"], [1, 4]),  # text matches ignore case
+    ("notEquals", ["Gold"], [2, 3]),
+    ("greaterThan", ["20"], [3, 4]),  # numbers compare as numbers, not text
+    ("greaterThanOrEqual", ["20"], [2, 3, 4]),
+    ("lessThan", ["20"], [1]),
+    ("lessThanOrEqual", ["20"], [1, 2]),
+    ("between", ["15", "35"], [2, 3]),
+    ("IN", ["Silver", "Bronze"], [2, 3]),
+    ("like", ["%ol%"], [1, 4]),
+    ("isNull", [], [3]),
+    ("isNotNull", [], [1, 2, 4]),
+]
+
+
+@pytest.mark.parametrize("operator, values, expected", OPERATOR_CASES, ids=[c[0] for c in OPERATOR_CASES])
+def test_every_simple_operator(tmp_path, operator, values, expected):
+    (tmp_path / "objects").mkdir()
+    lists = [
+        {"ID": 1, "ListName": "Gold", "Description": "first", "Sort": 10},
+        {"ID": 2, "ListName": "Silver", "Description": "second", "Sort": 20},
+        {"ID": 3, "ListName": "Bronze", "Sort": 30},
+        {"ID": 4, "ListName": "gold", "Description": "fourth", "Sort": 40},
+    ]
+    (tmp_path / "objects" / "List.json").write_text(json.dumps(lists))
+    property_name = {"isNull": "Description", "isNotNull": "Description", "like": "ListName"}.get(
+        operator, "Sort" if operator in ("greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between") else "ListName"
+    )
+    adds = "".join(f'AddObjectArrayItem(@f, "Value", "{value}")\n' for value in values)
+    source = _retrieve_script(
+        "List",
+        ["ID"],
+        f"""set @f = CreateObject("SimpleFilterPart")
+        SetObjectProperty(@f, "Property", "{property_name}")
+        SetObjectProperty(@f, "SimpleOperator", "{operator}")
+        {adds}SetObjectProperty(@rr, "Filter", @f)
+        set @rows = InvokeRetrieve(@rr, @status)
+        for @i = 1 to RowCount(@rows) do Output(Concat(Field(Row(@rows, @i), "ID"), " ")) next @i
+        """,
+    ) + "%%=v(@status)=%%"
+    assert ampc.render(source, workspace=tmp_path) == "".join(f"{n} " for n in expected) + "OK"
+
+
+def test_complex_filter_nests_and_or(tmp_path):
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / "List.json").write_text(
+        json.dumps([{"ID": n, "ListName": name, "Sort": sort} for n, name, sort in
+                    [(1, "A", 1), (2, "B", 2), (3, "A", 3), (4, "C", 4)]])
+    )
+    source = _retrieve_script("List", ["ID"], """
+    set @a = CreateObject("SimpleFilterPart") SetObjectProperty(@a, "Property", "ListName") SetObjectProperty(@a, "SimpleOperator", "equals") AddObjectArrayItem(@a, "Value", "A")
+    set @b = CreateObject("SimpleFilterPart") SetObjectProperty(@b, "Property", "Sort") SetObjectProperty(@b, "SimpleOperator", "greaterThan") AddObjectArrayItem(@b, "Value", "2")
+    set @c = CreateObject("SimpleFilterPart") SetObjectProperty(@c, "Property", "ListName") SetObjectProperty(@c, "SimpleOperator", "equals") AddObjectArrayItem(@c, "Value", "B")
+    set @and = CreateObject("ComplexFilterPart") SetObjectProperty(@and, "LeftOperand", @a) SetObjectProperty(@and, "LogicalOperator", "AND") SetObjectProperty(@and, "RightOperand", @b)
+    set @or = CreateObject("ComplexFilterPart") SetObjectProperty(@or, "LeftOperand", @and) SetObjectProperty(@or, "LogicalOperator", "OR") SetObjectProperty(@or, "RightOperand", @c)
+    SetObjectProperty(@rr, "Filter", @or)
+    set @rows = InvokeRetrieve(@rr)
+    for @i = 1 to RowCount(@rows) do Output(Concat(Field(Row(@rows, @i), "ID"), " ")) next @i
+    """)
+    assert ampc.render(source, workspace=tmp_path) == "2 3 "

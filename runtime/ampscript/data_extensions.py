@@ -216,6 +216,14 @@ class DataExtensionStore:
             )
         self._remember(spec)
 
+    def drop(self, name: str) -> None:
+        """Delete a data extension, its rows and its definition."""
+        spec = self.spec(name)
+        with self.transaction() as db:
+            db.execute(f"DROP TABLE {quote_identifier(spec.name)}")
+            db.execute(f"DELETE FROM {_REGISTRY} WHERE name = ?", (spec.name,))
+        self._load_specs()
+
     def spec(self, name: str) -> DataExtensionSpec:
         spec = self._specs.get(to_text(name).lower())
         if spec is None:

@@ -22,7 +22,7 @@ from typing import Any
 from .. import operators
 from ..api_objects import ApiObject
 from ..api_schema import schema
-from ..data_extensions import DataExtensionStore
+from ..data_extensions import DataExtensionSpec, DataExtensionStore
 from ..errors import RaisedError, ScriptError
 from . import queries
 from ..values import Row, Rowset, to_text
@@ -173,6 +173,11 @@ class Simulator:
             return self._write_row(target, options, "create")
         if kind == "triggeredsend":
             return self._trigger_send(target)
+        missing = [name for name in _REQUIRED_ON_CREATE.get(kind, ()) if target.get(name) in (None, "", [])]
+        if missing:
+            return CallResult("Error", f"{target.object_type}: required property {missing[0]} is missing")
+        if kind == "dataextension":
+            return self._create_data_extension(target)
         if self.find(target) is not None:
             if _save_action(options) == "updateadd":
                 return self.update(target, options)
@@ -203,6 +208,12 @@ class Simulator:
     def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
         if target.object_type.lower() == "dataextensionobject":
             return self._write_row(target, options, "delete")
+        if target.object_type.lower() == "dataextension":
+            name = to_text(target.get("CustomerKey")) or to_text(target.get("Name"))
+            if not self.data_extensions.exists(name):
+                return self._not_found(target)
+            self.data_extensions.drop(name)
+            return CallResult("OK", "Deleted")
         found = self.find(target)
         if found is None:
             return self._not_found(target)
@@ -241,6 +252,35 @@ class Simulator:
             return CallResult("OK", "Deleted")
         except ScriptError as error:
             return CallResult("Error", error.message)
+
+    def _create_data_extension(self, target: ApiObject) -> CallResult:
+        """A DataExtension with its Fields becomes a table of the data extension store."""
+        name = to_text(target.get("Name"))
+        if self.data_extensions.exists(name) or (
+            target.get("CustomerKey") and self.data_extensions.exists(to_text(target.get("CustomerKey")))
+        ):
+            return CallResult("Error", f"A DataExtension named '{name}' already exists")
+        fields = []
+        for item in _as_list(target.get("Fields")):
+            if not isinstance(item, ApiObject):
+                continue
+            fields.append(
+                {
+                    "name": to_text(item.get("Name")),
+                    "type": to_text(item.get("FieldType")) or "Text",
+                    "length": item.get("MaxLength"),
+                    "scale": item.get("Scale"),
+                    "primaryKey": bool(item.get("IsPrimaryKey")),
+                    "nullable": not (item.get("IsRequired") or item.get("IsPrimaryKey")),
+                    "default": to_text(item.get("DefaultValue")) or None,
+                }
+            )
+        try:
+            spec = DataExtensionSpec.from_json(name, {"customerKey": to_text(target.get("CustomerKey")) or None, "fields": fields})
+            self.data_extensions.define(spec)
+        except ScriptError as error:
+            return CallResult("Error", error.message)
+        return CallResult("OK", "Created DataExtension")
 
     def _trigger_send(self, send: ApiObject) -> CallResult:
         """Record a triggered send in the outbox (`outbox()`), one entry per subscriber."""
@@ -454,6 +494,10 @@ class Simulator:
             parameters = {name.lower(): value for name, value in request.items()}
         if kind.lower() == "logunsubevent":
             return self._log_unsub_event(parameters)
+        if kind.lower() == "refreshgroup":  # the reference's way: an ExecuteRequest with the group's ID
+            group = ApiObject("Group")
+            group.set("ID", parameters.get("id"))
+            return self._refresh_group(group)
         if kind.lower() == "refresh":
             target = request.get("Object")
             if not isinstance(target, ApiObject) or target.object_type.lower() != "group":
@@ -506,6 +550,17 @@ _PERFORM = {
     ("group", "refresh"): Simulator._refresh_group,
 }
 
+
+# Properties a Create must carry, per the SOAP API's object pages (Subscriber:
+# "All Subscriber objects require at minimum a value for EmailAddress (and
+# SubscriberKey, if that feature is enabled)"; the simulator has it enabled).
+_REQUIRED_ON_CREATE = {
+    "subscriber": ("EmailAddress", "SubscriberKey"),
+    "list": ("ListName",),
+    "dataextension": ("Name", "Fields"),
+    "querydefinition": ("Name", "QueryText", "DataExtensionTarget", "TargetUpdateType"),
+    "email": ("Name", "Subject"),
+}
 
 _DE_ROWS = re.compile(r"DataExtensionObject\[(.+)\]", re.IGNORECASE)
 
