@@ -210,6 +210,11 @@ class DataExtensionStore:
             for position, f in enumerate(spec.fields):
                 index = quote_identifier(f"_ampc_{spec.name}_{position}")
                 db.execute(f"CREATE INDEX {index} ON {table} ({quote_identifier(f.name)})")
+            if spec.primary_key:
+                # Text keys compare with the case-insensitive collation, so 'a' and
+                # 'A' clash, as under SQL Server's case-insensitive collation.
+                key = ", ".join(quote_identifier(f.name) for f in spec.primary_key)
+                db.execute(f"CREATE UNIQUE INDEX {quote_identifier(f'_ampc_{spec.name}_key')} ON {table} ({key})")
             db.execute(
                 f"INSERT INTO {_REGISTRY} (name, customer_key, spec) VALUES (?, ?, ?)",
                 (spec.name, spec.customer_key, spec.to_json()),
@@ -254,12 +259,18 @@ class DataExtensionStore:
                 spec = DataExtensionSpec(name, [FieldSpec(column.strip()) for column in header])
             with self.transaction():
                 self.define(spec)
+                records = []
                 for number, values in enumerate(rows, start=2):
                     record = {column.strip(): (value if value != "" else None) for column, value in zip(header, values)}
                     try:
-                        self.insert(name, record)
+                        self._record(spec, record)  # check each row, to report its line
                     except ScriptError as error:
                         raise ScriptError(f"{csv_path}:{number}: {error.message}") from None
+                    records.append(record)
+                try:
+                    self.insert_many(name, records)
+                except ScriptError as error:
+                    raise ScriptError(f"{csv_path}: {error.message}") from None
 
     # ---- values ----------------------------------------------------------------------
 
@@ -393,28 +404,52 @@ class DataExtensionStore:
     def _prepared(self, spec: DataExtensionSpec, values: dict[str, Any]) -> dict[str, Any]:
         return {spec.field(name).name: self.to_storage(spec, spec.field(name), value) for name, value in values.items()}
 
-    def insert(self, name: str, values: dict[str, Any]) -> int:
-        spec = self.spec(name)
-        record = self._prepared(spec, values)
+    def _record(self, spec: DataExtensionSpec, values: dict[str, Any]) -> tuple[Any, ...]:
+        """A new row's stored values in field order, defaults filled in and required fields checked."""
+        given = self._prepared(spec, values)
+        record = []
         for f in spec.fields:
-            if f.name not in record and f.default is not None:
-                record[f.name] = self.to_storage(spec, f, f.default)
-            if record.get(f.name) is None and (not f.nullable or f.primary_key):
+            value = given.get(f.name)
+            if f.name not in given and f.default is not None:
+                value = self.to_storage(spec, f, f.default)
+            if value is None and (not f.nullable or f.primary_key):
                 raise ScriptError(f"field '{f.name}' of data extension '{spec.name}' requires a value")
+            record.append(value)
+        return tuple(record)
+
+    def _write(
+        self, spec: DataExtensionSpec, sql: str, parameters: list[Sequence[Any]], key_values: dict[str, Any] | None = None
+    ) -> int:
+        """Run an INSERT or UPDATE, turning a primary key clash into Marketing Cloud's error."""
         with self.transaction() as db:
-            key = spec.primary_key
-            if key:
-                duplicate, parameters = self._where(spec, [(f.name, record.get(f.name)) for f in key], True)
-                found = db.execute(f"SELECT 1 FROM {quote_identifier(spec.name)} WHERE {duplicate}", parameters)
-                if found.fetchone():
-                    shown = ", ".join(f"{f.name} = {to_text(record.get(f.name))!r}" for f in key)
-                    raise ScriptError(
-                        f"violation of the primary key of data extension '{spec.name}': a row with {shown} exists"
-                    )
-            columns = ", ".join(quote_identifier(column) for column in record)
-            marks = ", ".join("?" for _ in record)
-            db.execute(f"INSERT INTO {quote_identifier(spec.name)} ({columns}) VALUES ({marks})", list(record.values()))
-        return 1
+            try:
+                return db.executemany(sql, parameters).rowcount
+            except sqlite3.IntegrityError:
+                if key_values:
+                    shown = ", ".join(f"{name} = {to_text(value)!r}" for name, value in key_values.items())
+                else:
+                    shown = "the same " + ", ".join(f.name for f in spec.primary_key)
+                raise ScriptError(
+                    f"violation of the primary key of data extension '{spec.name}': a row with {shown} exists"
+                ) from None
+
+    def insert(self, name: str, values: dict[str, Any]) -> int:
+        return self.insert_many(name, [values])
+
+    def insert_many(self, name: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert rows in one transaction (all or none); returns how many."""
+        spec = self.spec(name)
+        records = [self._record(spec, values) for values in rows]
+        if not spec.fields or not records:
+            return 0
+        columns = ", ".join(quote_identifier(f.name) for f in spec.fields)
+        marks = ", ".join("?" for _ in spec.fields)
+        key_values = None
+        if len(records) == 1:  # one row: name its key in the error
+            key_values = {f.name: value for f, value in zip(spec.fields, records[0]) if f.primary_key}
+        sql = f"INSERT INTO {quote_identifier(spec.name)} ({columns}) VALUES ({marks})"
+        self._write(spec, sql, records, key_values)
+        return len(records)
 
     def update(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int:
         spec = self.spec(name)
@@ -423,13 +458,11 @@ class DataExtensionStore:
             if f.name in changes and changes[f.name] is None and (not f.nullable or f.primary_key):
                 raise ScriptError(f"field '{f.name}' of data extension '{spec.name}' requires a value")
         where, parameters = self._where(spec, criteria, False)
+        if not changes:
+            return self.count(spec.name, criteria)
         assignments = ", ".join(f"{quote_identifier(column)} = ?" for column in changes)
-        with self.transaction() as db:
-            cursor = db.execute(
-                f"UPDATE {quote_identifier(spec.name)} SET {assignments} WHERE {where}",
-                [*changes.values(), *parameters],
-            )
-        return cursor.rowcount
+        sql = f"UPDATE {quote_identifier(spec.name)} SET {assignments} WHERE {where}"
+        return self._write(spec, sql, [[*changes.values(), *parameters]])
 
     def upsert(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int:
         with self.transaction():
