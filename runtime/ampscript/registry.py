@@ -30,6 +30,7 @@ class FunctionSpec:
     out_params: frozenset[int]  # 0-based argument positions
     implementation: Callable
     module: str
+    returns_boolean: bool = False  # annotated `-> bool`: usable as a condition as it is
 
     def accepts(self, count: int) -> bool:
         return count >= self.min_args and (self.max_args is None or count <= self.max_args)
@@ -70,7 +71,14 @@ def ampscript_function(category: str) -> Callable[[Callable], Callable]:
         if name.lower() in FUNCTIONS:
             raise ValueError(f"AMPscript function {name} is registered twice")
         FUNCTIONS[name.lower()] = FunctionSpec(
-            name, category, minimum, maximum, frozenset(outs), function, function.__module__
+            name,
+            category,
+            minimum,
+            maximum,
+            frozenset(outs),
+            function,
+            function.__module__,
+            returns_boolean=hints.get("return") is bool,
         )
         return function
 

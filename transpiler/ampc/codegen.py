@@ -53,6 +53,13 @@ def python_literal(text: str) -> cst.SimpleString:
     return cst.SimpleString(literal)
 
 
+def docstring_literal(text: str) -> cst.SimpleString:
+    """A triple-quoted docstring when the text allows one, else an ordinary literal."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return cst.SimpleString(f'"""{text}"""')
+    return python_literal(text)
+
+
 @cache
 def _catalog() -> dict[str, tuple[str, str]]:
     """Every AMPscript function Salesforce documents: lowercase name -> (name, category)."""
@@ -128,7 +135,7 @@ class _Generator:
             returns=cst.Annotation(cst.Name("str")),
             body=cst.IndentedBlock(
                 body=[
-                    self.simple(cst.Expr(python_literal(f"Render {self.template.filename} and return its output."))),
+                    self.simple(cst.Expr(docstring_literal(f"Render {self.template.filename} and return its output."))),
                     with_page,
                     cst.SimpleStatementLine([cst.Return(cst.Attribute(cst.Name("page"), cst.Name("output")))]),
                 ]
@@ -137,7 +144,7 @@ class _Generator:
         header = [
             self.simple(
                 cst.Expr(
-                    python_literal(
+                    docstring_literal(
                         f"Compiled by ampc from {self.template.filename}; edit the AMPscript, not this file."
                     )
                 )
@@ -384,6 +391,9 @@ class _Generator:
 
 def _is_boolean(expression: n.Expression) -> bool:
     """Does the lowered expression already give a Python bool (no truthy() needed)?"""
+    if isinstance(expression, n.Call):
+        spec = lookup(expression.name)
+        return spec is not None and spec.returns_boolean
     return isinstance(expression, (n.Comparison, n.Not, n.Logical, n.BooleanLiteral))
 
 
