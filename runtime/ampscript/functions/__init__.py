@@ -7,16 +7,20 @@ functions.  Generated code imports from here:
 """
 
 from .api import *  # noqa: F403
+from .content import *  # noqa: F403
+from .content_data import *  # noqa: F403
 from .data_extension import *  # noqa: F403
 from .date_time import *  # noqa: F403
 from .encoding import *  # noqa: F403
+from .http import *  # noqa: F403
 from .math import *  # noqa: F403
+from .sites import *  # noqa: F403
 from .string import *  # noqa: F403
 from .utility import *  # noqa: F403
-from . import api, data_extension, date_time, encoding, math, string, utility
+from . import api, content, content_data, data_extension, date_time, encoding, http, math, sites, string, utility
 
 __all__ = sorted(
     name
-    for module in (api, data_extension, date_time, encoding, math, string, utility)
+    for module in (api, content, content_data, data_extension, date_time, encoding, http, math, sites, string, utility)
     for name in module.__all__
 )

@@ -3,12 +3,11 @@
 Salesforce's "Utilities" reference:
 https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-utilities/
 
-Not here (later issues, CloudPages/HTTP/content): RequestParameter,
+The utilities that read or shape a page request (RequestParameter,
 QueryParameter, CloudPagesURL, MicrositeURL, Redirect, RedirectTo,
-HTTPRequestHeader, IsCHTMLBrowser, the Authenticated* functions, WAT, WATP,
-WrapLongURL, LiveContentMicrositeURL.  GetValue and SetValue, listed by some
-catalogs, are server-side JavaScript (Platform.Variable) functions, not
-AMPscript ones.
+IsCHTMLBrowser, the Authenticated* functions, WAT, WATP, WrapLongURL) are in
+`functions.sites`.  GetValue and SetValue, listed by some catalogs, are
+server-side JavaScript (Platform.Variable) functions, not AMPscript ones.
 """
 
 from __future__ import annotations

@@ -1,0 +1,287 @@
+"""HTTP functions: HTTPGet, HTTPPost, HTTPPost2 and HTTPPostWithRetry.
+
+Salesforce's reference, "HTTP" category:
+https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/
+(HTTPRequestHeader, which reads the page's own request, lives elsewhere.)
+
+Requests go out through `ampscript.http_client`, and only to hosts the
+workspace allows in ``ampc.json``::
+
+    {"http": {"allow": ["api.example.com", "*.example.org", "127.0.0.1:8765"], "timeout": 10}}
+
+Without an ``allow`` list nothing is called and the error says what to add
+(the format, the ``timeout`` and ``charset`` settings: `ampscript.http_client`).
+
+What the functions do, from the reference and, where it is silent or
+contradicted by scripts that work in Marketing Cloud, chosen:
+
+* Every function follows redirects (each hop must be allowed too), honours
+  the charset of the response's Content-Type, and drops Host and
+  Content-Length header pairs (Marketing Cloud sets those itself).  Header
+  pairs and bodies are sent as given; the body is encoded in the charset
+  that the content-type argument names, else UTF-8.
+* An "error" is a request without an answer (refused, timed out) or an
+  answer with status 400 or above (Marketing Cloud's .NET client raises
+  "The remote server returned an error: (404) Not Found." for those).
+* HTTPGet(url, continueOnError, allowEmptyContent, @status): on error it
+  stops the script unless continueOnError is true; then it returns an empty
+  string and sets @status to -1 (no URL) or -2 (request error).  Empty
+  content sets -3 (0: allowed), stops the script (1) or skips the
+  subscriber (2, a `RaisedError` with ``skip_send``).
+* HTTPPost(url, contentType, payload, @response, name, value, ...) returns
+  the status code and puts the body in @response.  It has no
+  continue-on-error argument and stops the script on error (HTTPPost2 exists
+  to continue).
+* HTTPPost2(url, contentType, payload, exceptionOnError, @response,
+  @responseRowset, name, value, ...) returns the status code; @response gets
+  the response body (the reference calls it the request's status, but
+  working scripts parse the body out of it, e.g. an OAuth token) and
+  @responseRowset the response headers as a rowset with fields Name and
+  Value.  With exceptionOnError false an error answer still returns its
+  status and body; a request without an answer returns -2 (the reference
+  gives no code; -2 is HTTPGet's "HTTP request error") and empty outputs.
+* HTTPPostWithRetry(url, contentType, payload, numRetries, reschedule,
+  exceptionOnError, @response, @responseRowset, name, value, ...) is
+  HTTPPost2 retried: up to numRetries (default 3) more attempts after a
+  request without an answer, a 5xx or a 429, the first at once and the
+  next ones 1 to 4 seconds after the previous failure.  The reference's
+  "reschedule" makes Marketing Cloud pause the send and try again 15
+  minutes later; a local render cannot, so it stops with an error that says
+  so.  exceptionOnError defaults to false.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .. import http_client
+from ..errors import RaisedError, ScriptError
+from ..http_client import HttpSettings, Reply, RequestFailed, charset_of
+from ..registry import ampscript_function
+from ..rendering import current_context
+from ..values import Row, Rowset, to_boolean, to_int, to_text
+from ..variables import Ref
+
+__all__ = ["HTTPGet", "HTTPPost", "HTTPPost2", "HTTPPostWithRetry"]
+
+MISSING_URL = -1
+REQUEST_ERROR = -2
+EMPTY_CONTENT = -3
+DEFAULT_RETRIES = 3
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP header name (RFC 9110 token)
+_MANAGED_HEADERS = {"host", "content-length"}  # "You can't set the host and content-length headers"
+
+
+def _set(cell: Ref | None, value: Any) -> None:
+    if cell is not None:
+        cell.value = value
+
+
+def _settings() -> HttpSettings:
+    return HttpSettings.from_workspace(current_context().workspace)
+
+
+def _header_pairs(values: Sequence[Any], function: str) -> list[tuple[str, str]]:
+    if len(values) % 2:
+        raise ScriptError(
+            f"{function}() takes header names and values in pairs; {to_text(values[-1])!r} has no value"
+        )
+    pairs = []
+    for name, value in zip(values[::2], values[1::2]):
+        name_text, value_text = to_text(name).strip(), to_text(value)
+        if not _TOKEN.match(name_text):
+            raise ScriptError(f"{function}(): {name_text!r} is not a valid HTTP header name")
+        if any(char in value_text for char in "\r\n\0"):
+            raise ScriptError(f"{function}(): the value of header {name_text!r} contains a line break")
+        if not value_text.isascii():
+            raise ScriptError(
+                f"{function}(): the value of header {name_text!r} has non-ASCII characters",
+                hint="encode it first, e.g. with URLEncode() or Base64Encode()",
+            )
+        if name_text.lower() not in _MANAGED_HEADERS:
+            pairs.append((name_text, value_text))
+    return pairs
+
+
+def _failure(function: str, url: str, detail: str) -> ScriptError:
+    return ScriptError(f"{function}() failed for {url!r}: {detail}")
+
+
+def _status_detail(reply: Reply) -> str:
+    return f"the server answered {reply.status} {reply.reason}".rstrip()
+
+
+def _headers_rowset(reply: Reply | None) -> Rowset:
+    if reply is None:
+        return Rowset()
+    return Rowset(Row({"Name": name, "Value": value}) for name, value in reply.headers)
+
+
+def _post(function: str, url: str, content_type: Any, payload: Any, header_values: Sequence[Any]) -> Reply:
+    """One POST; raises RequestFailed when there is no answer."""
+    content_type_text = to_text(content_type).strip()
+    headers = [("Content-Type", content_type_text)] if content_type_text else []
+    headers += _header_pairs(header_values, function)
+    body = to_text(payload).encode(
+        charset_of(content_type_text) or "utf-8", errors="replace"
+    )  # "?" as .NET does
+    return http_client.send("POST", url, _settings(), function, headers=headers, body=body)
+
+
+def _url(value: Any, function: str) -> str:
+    url = to_text(value).strip()
+    if not url:
+        raise ScriptError(f"{function}() needs a URL")
+    return url
+
+
+@ampscript_function("HTTP")
+def HTTPGet(
+    url: Any, continue_on_error: Any = False, allow_empty_content: Any = 0, status: Ref | None = None
+) -> str:
+    """The content at a URL (GET); see the module docstring for errors and @status."""
+    # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-get.html
+    keep_going = to_boolean(continue_on_error, "HTTPGet", "boolContinueOnError")
+    empty_mode = to_int(allow_empty_content, "HTTPGet", "enumAllowEmptyContent")
+    if empty_mode not in (0, 1, 2):
+        raise ScriptError(f"HTTPGet() expects 0, 1 or 2 for enumAllowEmptyContent, got {empty_mode}")
+    address = to_text(url).strip()
+
+    def fail(code: int, detail: str) -> str:
+        if not keep_going:
+            raise _failure("HTTPGet", address, detail)
+        _set(status, code)
+        return ""
+
+    if not address:
+        return fail(MISSING_URL, "no URL given")
+    try:
+        reply = http_client.send("GET", address, _settings(), "HTTPGet")
+    except RequestFailed as error:
+        return fail(REQUEST_ERROR, str(error))
+    if not reply.ok:
+        return fail(REQUEST_ERROR, _status_detail(reply))
+    if reply.body == "":
+        if empty_mode == 1:
+            raise _failure("HTTPGet", address, "the response is empty (enumAllowEmptyContent 1)")
+        if empty_mode == 2:
+            raise RaisedError(
+                f"HTTPGet(): {address!r} returned no content; the subscriber is skipped", skip_send=True
+            )
+        _set(status, EMPTY_CONTENT)
+        return ""
+    _set(status, 0)
+    return reply.body
+
+
+@ampscript_function("HTTP")
+def HTTPPost(url: Any, content_type: Any, payload: Any, response: Ref | None = None, *headers: Any) -> int:
+    """POST content; returns the status code, the body goes to @response. Stops the script on error."""
+    # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post.html
+    address = _url(url, "HTTPPost")
+    try:
+        reply = _post("HTTPPost", address, content_type, payload, headers)
+    except RequestFailed as error:
+        raise _failure("HTTPPost", address, str(error)) from None
+    if not reply.ok:
+        raise _failure("HTTPPost", address, _status_detail(reply))
+    _set(response, reply.body)
+    return reply.status
+
+
+def _finish(
+    function: str,
+    address: str,
+    reply: Reply | None,
+    problem: str | None,
+    raise_on_error: bool,
+    response: Ref | None,
+    response_headers: Ref | None,
+) -> int:
+    """Fill HTTPPost2-style outputs and return the status (or raise, as the script asked)."""
+    if problem is not None and raise_on_error:
+        raise _failure(function, address, problem)
+    _set(response, reply.body if reply is not None else "")
+    _set(response_headers, _headers_rowset(reply))
+    return reply.status if reply is not None else REQUEST_ERROR
+
+
+@ampscript_function("HTTP")
+def HTTPPost2(
+    url: Any,
+    content_type: Any,
+    payload: Any,
+    exception_on_error: Any,
+    response: Ref | None,
+    response_headers: Ref | None,
+    *headers: Any,
+) -> int:
+    """POST content; returns the status code, the body goes to @response, the headers to @responseRowset."""
+    # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post2.html
+    raise_on_error = to_boolean(exception_on_error, "HTTPPost2", "boolExceptionOnError")
+    address = _url(url, "HTTPPost2")
+    try:
+        reply = _post("HTTPPost2", address, content_type, payload, headers)
+    except RequestFailed as error:
+        return _finish("HTTPPost2", address, None, str(error), raise_on_error, response, response_headers)
+    problem = None if reply.ok else _status_detail(reply)
+    return _finish("HTTPPost2", address, reply, problem, raise_on_error, response, response_headers)
+
+
+def _retry_pause(retry: int) -> None:
+    """Wait before retry number `retry` (1-based): the first at once, later ones 1 to 4 seconds."""
+    if retry > 1:
+        time.sleep(random.uniform(1.0, 4.0))
+
+
+def _worth_retrying(reply: Reply | None) -> bool:
+    # No answer, a server error or "too many requests" may pass; other client errors will not.
+    return reply is None or reply.status >= 500 or reply.status == 429
+
+
+@ampscript_function("HTTP")
+def HTTPPostWithRetry(
+    url: Any,
+    content_type: Any,
+    payload: Any,
+    num_retries: Any = DEFAULT_RETRIES,
+    reschedule: Any = False,
+    exception_on_error: Any = False,
+    response: Ref | None = None,
+    response_headers: Ref | None = None,
+    *headers: Any,
+) -> int:
+    """HTTPPost2 with retries after a failure; returns the last status code."""
+    # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post-with-retry.html
+    retries = to_int(num_retries, "HTTPPostWithRetry", "numRetries")
+    if retries < 0:
+        raise ScriptError(f"HTTPPostWithRetry() expects numRetries of 0 or more, got {retries}")
+    wants_reschedule = to_boolean(reschedule, "HTTPPostWithRetry", "boolReschedule")
+    raise_on_error = to_boolean(exception_on_error, "HTTPPostWithRetry", "boolReturnExceptionOnError")
+    address = _url(url, "HTTPPostWithRetry")
+    attempts = retries + 1
+    for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            _retry_pause(attempt - 1)
+        reply, problem = None, None
+        try:
+            reply = _post("HTTPPostWithRetry", address, content_type, payload, headers)
+            problem = None if reply.ok else _status_detail(reply)
+        except RequestFailed as error:
+            problem = str(error)
+        if problem is None or not _worth_retrying(reply):
+            break
+    if problem is not None and wants_reschedule:
+        raise _failure(
+            "HTTPPostWithRetry",
+            address,
+            f"{problem} after {attempt} attempt(s); Marketing Cloud would pause the send and try again in "
+            "15 minutes (boolReschedule), which a local render cannot",
+        )
+    if problem is not None and reply is None:
+        problem = f"{problem} after {attempt} attempt(s)"
+    return _finish("HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_headers)
