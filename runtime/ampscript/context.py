@@ -52,6 +52,8 @@ class Context:
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
         self._render_stack: ExitStack | None = None  # open while a render runs
+        # What the latest top-level render recorded besides its output (see Page.render_data).
+        self.render_data: dict[str, Any] = {}
 
     def now(self) -> _dt.datetime:
         """Marketing Cloud system time: Central Standard Time (UTC-6) all year, no daylight saving."""

@@ -5,6 +5,12 @@ render; runtime functions find it through `current_page()` (a context
 variable, so concurrent renders in threads or tasks stay apart).  When an
 error escapes, the page works out which AMPscript line was running from the
 ``# file.amp:LINE:COL`` comments the compiler put above every statement.
+
+A render started while another one runs on the same context (a content
+block, TreatAsContent) is nested in it: it shares the outer render's
+variables and `render_data`, writes into its own output buffer, and knows
+its `depth` and `outer` page, so content functions can stop runaway
+recursion and say where content was included from.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import linecache
 import re
+import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -28,10 +35,24 @@ _MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)\s*$")
 class Page:
     """One render in progress: its output, its variables, its context."""
 
-    def __init__(self, context: Context, filename: str, variables: Variables | None = None) -> None:
+    def __init__(
+        self, context: Context, filename: str, variables: Variables | None = None, outer: Page | None = None
+    ) -> None:
         self.context = context
         self.filename = filename
-        self.var = variables if variables is not None else Variables()
+        self.outer = outer  # the render this one is nested in, or None for a top-level render
+        self.depth = outer.depth + 1 if outer is not None else 0
+        if variables is None:
+            variables = outer.var if outer is not None else Variables()
+        self.var = variables
+        # Per-render state the runtime keeps for the whole top-level render and
+        # every render nested in it (TreatAsContentArea's content areas, the
+        # message's attachments...).  A top-level render starts it afresh and
+        # leaves it on the context, where callers read it after the render.
+        if outer is not None:
+            self.render_data: dict[str, Any] = outer.render_data
+        else:
+            self.render_data = context.render_data = {}
         self._parts: list[str] = []
 
     def write(self, value: Any) -> None:
@@ -49,8 +70,8 @@ class Page:
         outer = _active.get()
         if context is None:
             context = outer.context if outer is not None else Context()
-        shared = outer.var if outer is not None and outer.context is context else None
-        page = cls(context, filename, shared)
+        nested_in = outer if outer is not None and outer.context is context else None
+        page = cls(context, filename, outer=nested_in)
         token = _active.set(page)
         try:
             with context.rendering():
@@ -80,18 +101,37 @@ def _locate(error: AMPscriptError, page: Page) -> None:
     if error.line is not None:
         return
     traceback = error.__traceback__
-    found: tuple[str, int] | None = None
+    found: tuple[str, str, int] | None = None
     while traceback is not None:
         frame = traceback.tb_frame
         if frame.f_globals.get("AMPSCRIPT_FILE") is not None:
-            found = (frame.f_code.co_filename, traceback.tb_lineno)
-            filename = frame.f_globals["AMPSCRIPT_FILE"]
+            found = (frame.f_globals["AMPSCRIPT_FILE"], frame.f_code.co_filename, traceback.tb_lineno)
         traceback = traceback.tb_next
-    if found is None:
-        return
-    python_file, python_line = found
+    if found is not None:
+        location = _source_location(*found)
+        if location is not None:
+            error.locate(*location)
+
+
+def calling_location() -> tuple[str, int, int] | None:
+    """(file, line, column) of the AMPscript statement running now, from the live call stack.
+
+    Content functions use it to say where content was included from.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("AMPSCRIPT_FILE") is not None:
+            return _source_location(
+                frame.f_globals["AMPSCRIPT_FILE"], frame.f_code.co_filename, frame.f_lineno
+            )
+        frame = frame.f_back
+    return None
+
+
+def _source_location(ampscript_file: str, python_file: str, python_line: int) -> tuple[str, int, int] | None:
+    """The AMPscript position of a generated line: the nearest ``# file.amp:LINE:COL`` marker above it."""
     for number in range(python_line, 0, -1):
         match = _MARKER.match(linecache.getline(python_file, number))
         if match:
-            error.locate(filename, int(match.group(1)), int(match.group(2)))
-            return
+            return ampscript_file, int(match.group(1)), int(match.group(2))
+    return None

@@ -1,0 +1,306 @@
+"""The content store: content blocks and images from the workspace's ``Content/`` folder.
+
+Content blocks
+    Every file under ``Content/`` with the extension ``.ampscript``, ``.amp``,
+    ``.html`` or ``.txt`` is a content block.  It is AMPscript (plain HTML or
+    text is AMPscript without code), rendered where it is included.
+
+    * its **name** is its path relative to ``Content/`` without the
+      extension: ``Content/Content Builder/Emails/Footer.amp`` is
+      ``Content Builder/Emails/Footer``.  Names match case-insensitively,
+      with ``\\`` or ``/`` between folders, and Content Builder's root folder
+      (``Content Builder``) or Classic Content's (``My Contents``) may be
+      left out or added: ``ContentBlockByName("Content Builder\\Emails\\Footer")``
+      finds ``Content/Emails/Footer.amp`` too.
+    * its **customer key** and **ID** are its file name without the
+      extension (``Footer``), as in Salesforce's open-source AMPscript engine
+      (ampscript-core), unless ``Content/index.json`` gives others.  Keys and
+      IDs match case-insensitively; a key or ID that two files share is an
+      error when used, so give them their own in the index.
+
+Images (ContentImageByKey, ContentImageByID, Image)
+    Every file under ``Content/`` with an image extension (``.png``,
+    ``.jpg``, ``.jpeg``, ``.gif``, ``.svg``, ``.webp``) is an image whose key
+    and ID are its file name without the extension, its title and alt text
+    the same, and its ``src`` its path inside the workspace
+    (``Content/images/logo.png``).  The index can describe images too, with
+    or without a file.
+
+``Content/index.json`` (optional)::
+
+    {
+      "blocks": [
+        {"file": "Emails/Footer.amp", "name": "Content Builder/Emails/Footer",
+         "key": "footer-key", "id": 52413}
+      ],
+      "images": [
+        {"key": "CorpLogo", "id": 1237458, "title": "Logo", "alt": "Logo",
+         "src": "https://images.example.com/logo.gif"},
+        {"file": "images/banner.png", "key": "Banner", "title": "Spring sale"}
+      ]
+    }
+
+A block entry names its ``file`` (relative to ``Content/``) and any of
+``name``, ``key`` and ``id`` it sets explicitly; the others keep their
+defaults.  An image entry needs a ``src`` or a ``file``; ``key``, ``id``,
+``title`` and ``alt`` default as for image files (``thid``, the image ID
+Marketing Cloud puts in the ``<img>`` tag, is the ``id``).
+
+Files are read once per path and modification time, and compiled AMPscript
+is cached by its text (`ampscript.functions.content`).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import ScriptError
+from .workspace import Workspace
+
+CONTENT_FOLDER = "Content"
+INDEX_FILE = "index.json"
+BLOCK_EXTENSIONS = (".ampscript", ".amp", ".html", ".txt")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+
+# Root folders Marketing Cloud shows at the top of content paths; a name may
+# include or omit them.
+_ROOT_FOLDERS = ("content builder", "my contents")
+
+
+@dataclass(frozen=True)
+class ContentBlock:
+    name: str  # "Content Builder/Emails/Footer", as declared or derived from the path
+    key: str
+    id: str
+    path: Path
+    display_name: str  # the file as errors show it: "Content/Emails/Footer.amp"
+
+
+@dataclass(frozen=True)
+class ContentImage:
+    key: str
+    id: str
+    title: str
+    alt: str
+    src: str
+
+
+def normalize_name(name: str) -> str:
+    """A content name as compared: ``/`` between folders, lower case, no root folder."""
+    parts = [part.strip() for part in name.replace("\\", "/").split("/") if part.strip()]
+    if parts and parts[0].casefold() in _ROOT_FOLDERS:
+        parts = parts[1:]
+    return "/".join(parts).casefold()
+
+
+def _normalize_key(key: str) -> str:
+    return key.strip().casefold()
+
+
+class _Lookup:
+    """Normalized name -> everything that goes by it; more than one is ambiguous."""
+
+    def __init__(self, kind: str, normalize) -> None:
+        self.kind = kind
+        self.normalize = normalize
+        self._entries: dict[str, list[Any]] = {}
+
+    def add(self, label: str, item: Any) -> None:
+        bucket = self._entries.setdefault(self.normalize(label), [])
+        if item not in bucket:
+            bucket.append(item)
+
+    def find(self, label: str, describe) -> Any | None:
+        found = self._entries.get(self.normalize(label), [])
+        if len(found) > 1:
+            listed = ", ".join(describe(item) for item in found)
+            raise ScriptError(
+                f"{len(found)} {self.kind}s go by '{label}': {listed}",
+                hint=f"give each its own in {CONTENT_FOLDER}/{INDEX_FILE}",
+            )
+        return found[0] if found else None
+
+
+class ContentStore:
+    """The content blocks and images of one workspace, indexed by name, key and ID."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.folder = workspace.path(CONTENT_FOLDER)
+        self._blocks_by_name = _Lookup("content block", normalize_name)
+        self._blocks_by_key = _Lookup("content block", _normalize_key)
+        self._blocks_by_id = _Lookup("content block", _normalize_key)
+        self._images_by_key = _Lookup("image", _normalize_key)
+        self._images_by_id = _Lookup("image", _normalize_key)
+        if self.folder.is_dir():
+            self._load()
+
+    # ---- lookups ---------------------------------------------------------------------
+
+    def block_by_name(self, name: str) -> ContentBlock | None:
+        return self._blocks_by_name.find(name, _describe_block)
+
+    def block_by_key(self, key: str) -> ContentBlock | None:
+        return self._blocks_by_key.find(key, _describe_block)
+
+    def block_by_id(self, id_: str) -> ContentBlock | None:
+        return self._blocks_by_id.find(id_, _describe_block)
+
+    def image_by_key(self, key: str) -> ContentImage | None:
+        return self._images_by_key.find(key, _describe_image)
+
+    def image_by_id(self, id_: str) -> ContentImage | None:
+        return self._images_by_id.find(id_, _describe_image)
+
+    def source(self, block: ContentBlock) -> str:
+        """The block's AMPscript text (re-read only when the file changes)."""
+        return read_content_file(block.path, block.display_name)
+
+    # ---- loading ---------------------------------------------------------------------
+
+    def _load(self) -> None:
+        blocks: dict[Path, ContentBlock] = {}
+        images: dict[Path, ContentImage] = {}
+        for path in sorted(self.folder.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            suffix = path.suffix.lower()
+            relative = path.relative_to(self.folder).as_posix()
+            if suffix in BLOCK_EXTENSIONS:
+                stem = path.stem
+                blocks[path] = ContentBlock(
+                    str(PurePosixPath(relative).with_suffix("")), stem, stem, path, self._display(path)
+                )
+            elif suffix in IMAGE_EXTENSIONS:
+                images[path] = ContentImage(path.stem, path.stem, path.stem, path.stem, self._display(path))
+        extra_images: list[ContentImage] = []
+        if (self.folder / INDEX_FILE).is_file():
+            self._apply_index(blocks, images, extra_images)
+        for block in blocks.values():
+            self._blocks_by_name.add(block.name, block)
+            self._blocks_by_key.add(block.key, block)
+            self._blocks_by_id.add(block.id, block)
+        for image in [*images.values(), *extra_images]:
+            self._images_by_key.add(image.key, image)
+            self._images_by_id.add(image.id, image)
+
+    def _display(self, path: Path) -> str:
+        return path.relative_to(self.workspace.root).as_posix()
+
+    def _apply_index(
+        self,
+        blocks: dict[Path, ContentBlock],
+        images: dict[Path, ContentImage],
+        extra_images: list[ContentImage],
+    ) -> None:
+        where = f"{self._display(self.folder / INDEX_FILE)}"
+        index = self.workspace.read_json(CONTENT_FOLDER, INDEX_FILE)
+        if not isinstance(index, dict) or set(index) - {"blocks", "images"}:
+            raise ScriptError(f'{where}: expected a JSON object with "blocks" and/or "images" lists')
+        for entry in _entries(index.get("blocks", []), f'{where}: "blocks"'):
+            path = self._indexed_file(entry, where, required=True)
+            if path not in blocks:
+                raise ScriptError(
+                    f"{where}: {entry['file']!r} is not a content file ({', '.join(BLOCK_EXTENSIONS)})"
+                )
+            default = blocks[path]
+            blocks[path] = ContentBlock(
+                _text(entry.get("name", default.name)),
+                _text(entry.get("key", default.key)),
+                _text(entry.get("id", default.id)),
+                path,
+                default.display_name,
+            )
+        for entry in _entries(index.get("images", []), f'{where}: "images"'):
+            path = self._indexed_file(entry, where, required=False)
+            if path is None and "src" not in entry:
+                raise ScriptError(
+                    f'{where}: an image needs a "src" (its URL) or a "file" under {CONTENT_FOLDER}/'
+                )
+            stem = path.stem if path is not None else _text(entry.get("key", entry.get("id", "")))
+            key = _text(entry.get("key", stem))
+            title = _text(entry.get("title", stem))
+            image = ContentImage(
+                key,
+                _text(entry.get("id", key)),
+                title,
+                _text(entry.get("alt", title)),
+                _text(entry["src"]) if "src" in entry else self._display(path),
+            )
+            if path is not None:
+                images[path] = image
+            else:
+                extra_images.append(image)
+
+    def _indexed_file(self, entry: dict, where: str, *, required: bool) -> Path | None:
+        if "file" not in entry:
+            if required:
+                raise ScriptError(
+                    f'{where}: every block needs the "file" it describes (relative to {CONTENT_FOLDER}/)'
+                )
+            return None
+        path = self.workspace.path(CONTENT_FOLDER, _text(entry["file"]))
+        if not path.is_file():
+            raise ScriptError(f"{where}: no file {self._display(path)!r}")
+        return path
+
+
+def _entries(items: Any, where: str) -> Iterable[dict]:
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ScriptError(f"{where} must be a list of objects")
+    return items
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _describe_block(block: ContentBlock) -> str:
+    return block.display_name
+
+
+def _describe_image(image: ContentImage) -> str:
+    return image.src
+
+
+# ---- caches --------------------------------------------------------------------------
+
+_stores: weakref.WeakKeyDictionary[Workspace, ContentStore] = weakref.WeakKeyDictionary()
+_files: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, text)
+_lock = threading.Lock()
+
+
+def store_for(workspace: Workspace) -> ContentStore:
+    """The content store of a workspace, indexed once per `Workspace` object (so once per context)."""
+    with _lock:
+        store = _stores.get(workspace)
+    if store is None:
+        store = ContentStore(workspace)
+        with _lock:
+            store = _stores.setdefault(workspace, store)
+    return store
+
+
+def read_content_file(path: Path, display_name: str) -> str:
+    """A content file's text, cached by path and modification time."""
+    try:
+        status = path.stat()
+        with _lock:
+            cached = _files.get(path)
+        if cached is not None and cached[:2] == (status.st_mtime_ns, status.st_size):
+            return cached[2]
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ScriptError(f"content file {display_name!r} has disappeared") from None
+    except UnicodeDecodeError as error:
+        raise ScriptError(
+            f"{display_name}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
+        ) from None
+    with _lock:
+        _files[path] = (status.st_mtime_ns, status.st_size, text)
+    return text
