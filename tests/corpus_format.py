@@ -23,7 +23,9 @@ Optional sections between the source and the expectation:
 
 * ``--- subscriber``: a JSON object of subscriber attributes;
 * ``--- context``: a JSON object of `ampscript.Context` options, e.g.
-  ``{"now": "2026-01-05T14:30:00"}``.
+  ``{"now": "2026-01-05T14:30:00"}``; ``"request"`` holds the keyword
+  arguments of an `ampscript.request.Request` (a CloudPage's request), e.g.
+  ``{"request": {"method": "POST", "url": "http://127.0.0.1:8000/p", "form": {"a": "1"}}}``.
 
 Every section's text runs up to the next marker line, without the newline
 that ends its last line; write ``\\n`` at the end of an output when it must end

@@ -9,6 +9,7 @@ import pytest
 
 import ampc
 from ampscript import AMPscriptError, Context
+from ampscript.request import Request
 
 from corpus_format import load_cases
 
@@ -20,6 +21,8 @@ def _context(case) -> Context:
     options = dict(case.context)
     if "now" in options:
         options["now"] = dt.datetime.fromisoformat(options["now"])
+    if "request" in options:
+        options["request"] = Request(**options["request"])
     return Context(subscriber=case.subscriber or {}, workspace=CORPUS, **options)
 
 

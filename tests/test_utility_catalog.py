@@ -22,9 +22,6 @@ CATALOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ampscr
 
 CATEGORIES = ("String", "Math", "Date and Time", "Utility", "Encryption and Encoding")
 
-# Utility functions of later issues (CloudPages, HTTP, content), not implemented yet.
-_LATER_ISSUE = "CloudPages/HTTP/content function: a later issue"
-
 # name -> (min, max) that the runtime deliberately registers (max None: variadic),
 # or a string: the reason the function is deliberately not registered.
 DELIBERATE_DIFFERENCES: dict[str, tuple[int, int | None] | str] = {
@@ -43,28 +40,9 @@ DELIBERATE_DIFFERENCES: dict[str, tuple[int, int | None] | str] = {
     # the AMPscript reference has no GetValue or SetValue.
     "GetValue": "SSJS Platform.Variable.GetValue, not an AMPscript function",
     "SetValue": "SSJS Platform.Variable.SetValue, not an AMPscript function",
-    **{
-        name: _LATER_ISSUE
-        for name in (
-            "AuthenticatedEmployeeID",
-            "AuthenticatedEmployeeNotificationAddress",
-            "AuthenticatedEmployeeUserName",
-            "AuthenticatedEnterpriseID",
-            "AuthenticatedMemberID",
-            "AuthenticatedMemberName",
-            "CloudPagesURL",
-            "IsCHTMLBrowser",
-            "LiveContentMicrositeURL",
-            "MicrositeURL",
-            "QueryParameter",
-            "Redirect",
-            "RedirectTo",
-            "RequestParameter",
-            "WAT",
-            "WATP",
-            "WrapLongURL",
-        )
-    },
+    # WAT(parameterSetKey, parameterValue1, ...): the reference marks the first value
+    # as required (https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmatic-content/wat.htm).
+    "WAT": (2, None),
 }
 
 

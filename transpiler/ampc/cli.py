@@ -3,12 +3,22 @@
     ampc compile FILE.amp [-o OUT.py]     write the generated Python module
     ampc run FILE.amp [--workspace DIR] [--subscriber FILE.json] [--state FILE.db]
                       [--backend simulator|soap] [--config FILE.json]
+                      [--method GET|POST] [--param NAME=VALUE]... [--header 'NAME: VALUE']...
+                      [--cookie NAME=VALUE]... [--url URL]      render as a page, for a request
+    ampc serve WORKSPACE [--port N] [--host 127.0.0.1] [--state FILE.db]   a local CloudPages server
     ampc check FILE.amp...               report every problem; exit 1 if any
     ampc functions [--json]              list the supported AMPscript functions
 
 Problems are printed as `FILE.amp:LINE:COL: error: MESSAGE`, with the source
 line and a caret, on stderr, and the exit code is 1.  Internal errors are
 reported the same way, without a traceback unless AMPC_DEBUG=1 is set.
+
+With any of --method, --param, --header, --cookie or --url, `ampc run`
+renders the file as a landing page for that request (`ampscript.request`):
+--param values go in the query string of a GET and in the form fields of a
+POST (default method GET; default URL http://127.0.0.1:8000/<file stem>).
+The body goes to stdout; a page that redirects also prints the status and
+the Location on stderr (`HTTP 302 Found` / `Location: URL`).
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ import json
 import os
 import sys
 import traceback
+from http import HTTPStatus
 from pathlib import Path
 
-from ampscript import Context
+from ampscript import Context, Workspace
 from ampscript.errors import AMPscriptError
 from ampscript.registry import all_functions
+from ampscript.request import DEFAULT_SITE_URL, Request
 
 from .compiler import attach_source, compile_source, load_module
 from .errors import CompileError, SourceFile
@@ -85,7 +97,28 @@ def _arguments() -> argparse.ArgumentParser:
         metavar="FILE.json",
         help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
     )
+    page = run.add_argument_group("page request (render as a CloudPage)")
+    page.add_argument("--method", type=str.upper, choices=("GET", "POST"), help="the request method (default GET)")
+    page.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="a request parameter (query string for GET, form field for POST); repeatable",
+    )
+    page.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="a request header; repeatable"
+    )
+    page.add_argument("--cookie", action="append", default=[], metavar="NAME=VALUE", help="a cookie; repeatable")
+    page.add_argument("--url", metavar="URL", help="the page's URL, e.g. a CloudPagesURL() link with its qs")
     run.set_defaults(command=_run)
+
+    serve = commands.add_parser("serve", help="serve a workspace's .amp pages as local CloudPages")
+    serve.add_argument("workspace", type=Path, metavar="WORKSPACE")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--state", type=Path, metavar="FILE.db",
+        help="keep data extension writes in this SQLite file (default: a temporary one, for this run)",
+    )
+    serve.set_defaults(command=_serve)
 
     check = commands.add_parser("check", help="report every problem in AMPscript files")
     check.add_argument("files", type=Path, nargs="+", metavar="FILE.amp")
@@ -136,17 +169,76 @@ def _run(arguments: argparse.Namespace) -> int:
     subscriber = None
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)
-    workspace = arguments.workspace if arguments.workspace is not None else arguments.file.parent
-    context = Context(
-        workspace=workspace, subscriber=subscriber, state=arguments.state, backend=_backend(arguments)
-    )
+    workspace = Workspace(arguments.workspace if arguments.workspace is not None else arguments.file.parent)
+    request = _page_request(arguments)
     try:
+        if subscriber is None and request is not None:
+            subscriber = request.subscriber(workspace)  # the email's subscriber, from a CloudPagesURL link
+        context = Context(
+            workspace=workspace,
+            subscriber=subscriber,
+            state=arguments.state,
+            backend=_backend(arguments),
+            request=request,
+        )
         output = module.render(context)
     except AMPscriptError as error:
         attach_source(error, SourceFile(filename, source))
         raise
+    if request is not None and request.response.is_redirect:
+        answer = request.response
+        print(f"HTTP {answer.status} {HTTPStatus(answer.status).phrase}\nLocation: {answer.location}", file=sys.stderr)
     sys.stdout.write(output)
     sys.stdout.flush()
+    return 0
+
+
+def _page_request(arguments: argparse.Namespace) -> Request | None:
+    """The request `ampc run` renders the page for, if any request option was given."""
+    if not (arguments.method or arguments.param or arguments.header or arguments.cookie or arguments.url):
+        return None
+    method = arguments.method or "GET"
+    params = [_pair(text, "=", "--param", "NAME=VALUE") for text in arguments.param]
+    headers = [_pair(text, ":", "--header", "'NAME: VALUE'") for text in arguments.header]
+    cookies = dict(_pair(text, "=", "--cookie", "NAME=VALUE") for text in arguments.cookie)
+    if method == "POST" and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+    url = arguments.url or f"{DEFAULT_SITE_URL}/{arguments.file.stem}"
+    try:
+        return Request(
+            method,
+            url,
+            query=params if method == "GET" else None,
+            form=params if method == "POST" else None,
+            headers=headers,
+            cookies=cookies or None,
+        )
+    except ValueError as error:
+        print(f"ampc run: error: --url: {error}", file=sys.stderr)
+        raise _Failure from None
+
+
+def _pair(text: str, separator: str, option: str, shape: str) -> tuple[str, str]:
+    name, found, value = text.partition(separator)
+    if not found or not name.strip():
+        print(f"ampc run: error: {option} expects {shape}, got {text!r}", file=sys.stderr)
+        raise _Failure
+    return name.strip(), value.strip() if separator == ":" else value
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    if not arguments.workspace.is_dir():
+        print(f"{arguments.workspace}: error: not a folder (ampc serve takes a workspace folder)", file=sys.stderr)
+        return 1
+    try:
+        from .server import serve
+    except ImportError as error:
+        print(
+            f"ampc serve: error: {error.name or error} is not installed: pip install starlette uvicorn python-multipart",
+            file=sys.stderr,
+        )
+        return 1
+    serve(arguments.workspace, host=arguments.host, port=arguments.port, state=arguments.state)
     return 0
 
 

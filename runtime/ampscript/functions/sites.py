@@ -1,0 +1,357 @@
+"""Site functions: landing pages (CloudPages, microsites) and the links to them.
+
+Salesforce's "Site Functions" reference, with the landing-page functions it
+lists under HTTP (HTTPRequestHeader, IsCHTMLBrowser, RedirectTo, WrapLongURL)
+and the Web Analytics Tracking ones (WAT, WATP):
+https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-sites/mc-ampscript-reference-sites.html
+https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http
+
+The request a page renders for is `Context.request` (`ampscript.request`);
+an email render has none: its parameters and headers are null, and
+Redirect() is an error.  Local stand-ins, all in the workspace's ``ampc.json``:
+
+* ``"pages": {"314": "confirm.amp"}``: page IDs for CloudPagesURL() and
+  MicrositeURL(); links go to ``<site>/<file without .amp>?qs=<encrypted>``;
+* ``"site": {"url": "...", "key": "..."}``: the links' base URL (default:
+  the page's own origin when rendering for a request, else
+  http://127.0.0.1:8000, where `ampc serve` listens) and the qs key;
+* ``"authenticated": {"MemberID": ..., ...}``: the user the Authenticated*()
+  functions report (a `Request`'s own ``authenticated`` wins);
+* ``"webAnalytics": {"Omniture": "cid=%%=WATP(1)=%%"}``: WAT() parameter sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import quote
+
+from ..context import Context
+from ..errors import ScriptError
+from ..registry import ampscript_function
+from ..rendering import current_context
+from ..request import DEFAULT_SITE_URL, Request, encode_query_string, page_path, site_settings
+from ..values import is_empty, to_int, to_text
+
+__all__ = [
+    "AuthenticatedEmployeeID",
+    "AuthenticatedEmployeeNotificationAddress",
+    "AuthenticatedEmployeeUserName",
+    "AuthenticatedEnterpriseID",
+    "AuthenticatedMemberID",
+    "AuthenticatedMemberName",
+    "CloudPagesURL",
+    "HTTPRequestHeader",
+    "IsCHTMLBrowser",
+    "LiveContentMicrositeURL",
+    "MicrositeURL",
+    "QueryParameter",
+    "Redirect",
+    "RedirectTo",
+    "RequestParameter",
+    "WAT",
+    "WATP",
+    "WrapLongURL",
+]
+
+
+def _request(context: Context) -> Request | None:
+    return context.request if isinstance(context.request, Request) else None
+
+
+# ---------------------------------------------------------------- request parameters
+
+
+@ampscript_function("Utility")
+def RequestParameter(name: Any) -> str | None:
+    """A parameter of the page's request: from the CloudPagesURL() encrypted query string,
+    the URL's query string, or a posted form field (in that order); null if there is none.
+
+    Names are case-insensitive; a parameter sent more than once (checkboxes)
+    reads as its values joined by commas.
+    """
+    if is_empty(name):
+        raise ScriptError("RequestParameter() needs a parameter name")
+    context = current_context()
+    request = _request(context)
+    return None if request is None else request.parameter(to_text(name), context.workspace)
+
+
+@ampscript_function("Utility")
+def QueryParameter(name: Any) -> str | None:
+    """Like RequestParameter(): the reference says the two behave the same way."""
+    if is_empty(name):
+        raise ScriptError("QueryParameter() needs a parameter name")
+    context = current_context()
+    request = _request(context)
+    return None if request is None else request.parameter(to_text(name), context.workspace)
+
+
+@ampscript_function("HTTP")
+def HTTPRequestHeader(name: Any) -> str | None:
+    """A header of the page's request, by case-insensitive name; null if absent or in an email.
+
+    The reference only promises the standard headers of RFC 7231 (User-Agent,
+    Referer, Accept-Language, ...); other headers the request has are returned
+    too, rather than guessing where Marketing Cloud draws the line.
+    """
+    if is_empty(name):
+        raise ScriptError("HTTPRequestHeader() needs a header name")
+    request = _request(current_context())
+    return None if request is None else request.headers.get(to_text(name))
+
+
+# Compact HTML user agents: NTT DoCoMo's i-mode browsers and the Japanese PHS
+# and fixed-line terminals that spoke CHTML (ASTEL dot-i, DDI Pocket/WILLCOM
+# H", PDX gateways, NTT L-mode).  The reference's examples: DoCoMo is true,
+# desktop Chrome and Firefox are false.
+_CHTML_AGENT = re.compile(r"^(?:DoCoMo/|ASTEL/|PDXGW/|L-mode/)|DDIPOCKET;|WILLCOM;", re.IGNORECASE)
+
+
+@ampscript_function("Utility")
+def IsCHTMLBrowser(user_agent: Any) -> bool:
+    """True if the user agent is a Compact HTML (i-mode era feature phone) browser."""
+    return _CHTML_AGENT.search(to_text(user_agent).strip()) is not None
+
+
+# ---------------------------------------------------------------- redirects
+
+
+@ampscript_function("Utility")
+def Redirect(url: Any) -> None:
+    """Answer the page's request with an HTTP 302 redirect to `url` (the reference's status).
+
+    The script goes on running (its later writes still happen); the last
+    Redirect() wins.  Only landing pages have a request to answer.
+    """
+    if is_empty(url):
+        raise ScriptError("Redirect() needs a URL to redirect to")
+    request = _request(current_context())
+    if request is None:
+        raise ScriptError(
+            "Redirect() works on landing pages only: this render has no page request",
+            hint="render it as a page: ampc run PAGE.amp --method GET (or --param ...), or ampc serve",
+        )
+    request.response.redirect(to_text(url), 302)
+
+
+@ampscript_function("Utility")
+def RedirectTo(url: Any) -> str:
+    """The URL itself, for an href: in an email it marks a URL held in a variable as a tracked link.
+
+    It does not redirect the page (that is Redirect()); locally there is no
+    click tracking, so the link is the URL unchanged.
+    """
+    return to_text(url)
+
+
+# ---------------------------------------------------------------- links to pages
+
+
+_RESERVED_PARAMETERS = ("PAGEID", "MID", "JID", "LID", "SID", "JSB", "URLID")
+# The send context a link carries, so the landing page's personalization strings
+# read the email's values: these strings and the subscriber's attributes.
+_SEND_STRINGS = ("subscriberid", "jobid", "listid", "_JobSubscriberBatchID", "memberid")
+
+
+def _site_url(context: Context) -> str:
+    configured = site_settings(context.workspace).get("url")
+    request = _request(context)
+    base = configured or (request.origin if request is not None else DEFAULT_SITE_URL)
+    return str(base).rstrip("/")
+
+
+def _page_link(function: str, page_id: Any, pairs: tuple[Any, ...]) -> str:
+    if is_empty(page_id):
+        raise ScriptError(f"{function}() needs a page ID for argument 'pageId'")
+    if len(pairs) % 2:
+        raise ScriptError(
+            f"{function}() needs a value for parameter {to_text(pairs[-1])!r}: pass names and values in pairs"
+        )
+    parameters: dict[str, str] = {}
+    for index in range(0, len(pairs), 2):
+        name = to_text(pairs[index])
+        if not name:
+            raise ScriptError(f"{function}() needs a name for parameter {index // 2 + 1}")
+        if name.upper() in _RESERVED_PARAMETERS:
+            raise ScriptError(
+                f"{function}() cannot use the reserved parameter name {name!r}",
+                hint="reserved: " + ", ".join(_RESERVED_PARAMETERS),
+            )
+        parameters[name] = to_text(pairs[index + 1])
+    context = current_context()
+    subscriber = {name: to_text(value) for name, value in context.subscriber.items()}
+    for name in _SEND_STRINGS:
+        if name not in context.subscriber:
+            value = context.attribute(name, required=False)
+            if value is not None:
+                subscriber[name] = to_text(value)
+    page = to_text(page_id).strip()
+    token = encode_query_string(
+        context.workspace, {"page": page, "parameters": parameters, "subscriber": subscriber}
+    )
+    return f"{_site_url(context)}{page_path(context.workspace, page)}?qs={token}"
+
+
+@ampscript_function("Utility")
+def CloudPagesURL(page_id: Any, *parameters: Any) -> str:
+    """The URL of a CloudPage, its parameters (and the subscriber) in an encrypted ``qs`` query parameter.
+
+    Pages are identified by the IDs of ampc.json's ``pages``; on the page,
+    RequestParameter() and QueryParameter() read the parameters back.
+    """
+    return _page_link("CloudPagesURL", page_id, parameters)
+
+
+@ampscript_function("Utility")
+def MicrositeURL(page_id: Any, *parameters: Any) -> str:
+    """The URL of a (Classic Content) microsite page, built as CloudPagesURL() builds it.
+
+    Both kinds of page are local .amp files here, served by `ampc serve`.
+    """
+    return _page_link("MicrositeURL", page_id, parameters)
+
+
+@ampscript_function("Content")
+def LiveContentMicrositeURL(content_type: Any, external_key: Any) -> str:
+    """The URL of the microsite page that shows a live content coupon.
+
+    The reference accepts only the content type "coupon".  Live content is
+    not simulated, so `ampc serve` answers this URL with 404.
+    """
+    if to_text(content_type).strip().lower() != "coupon":
+        raise ScriptError(
+            f"LiveContentMicrositeURL() accepts only the content type 'coupon', got {to_text(content_type)!r}"
+        )
+    if is_empty(external_key):
+        raise ScriptError("LiveContentMicrositeURL() needs the live content's external key")
+    return f"{_site_url(current_context())}/ampc/live-content/coupon/{quote(to_text(external_key), safe='')}"
+
+
+# WrapLongURL() links: the long URL behind each short link, kept in this
+# process (as Marketing Cloud keeps them in its member database), so the pages
+# `ampc serve` renders can follow them; the oldest are forgotten first.
+_WRAP_THRESHOLD = 975
+_WRAPPED: OrderedDict[str, str] = OrderedDict()
+_WRAPPED_LIMIT = 10_000
+_WRAPPED_LOCK = threading.Lock()
+
+
+@ampscript_function("Utility")
+def WrapLongURL(url: Any) -> str:
+    """A short link that redirects to `url` if it is longer than 975 characters; otherwise `url` unchanged."""
+    text = to_text(url)
+    if len(text) <= _WRAP_THRESHOLD:
+        return text
+    link_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    with _WRAPPED_LOCK:
+        _WRAPPED[link_id] = text
+        _WRAPPED.move_to_end(link_id)
+        while len(_WRAPPED) > _WRAPPED_LIMIT:
+            _WRAPPED.popitem(last=False)
+    return f"{_site_url(current_context())}/ampc/wrap/{link_id}"
+
+
+def unwrap(link_id: str) -> str | None:
+    """The long URL behind a WrapLongURL() link made in this process, or None."""
+    with _WRAPPED_LOCK:
+        return _WRAPPED.get(link_id)
+
+
+# ---------------------------------------------------------------- web analytics tracking
+
+_WATP_REFERENCE = re.compile(r"%%=\s*WATP\(\s*(\d+)\s*\)\s*=%%", re.IGNORECASE)
+
+
+@ampscript_function("Utility")
+def WAT(parameter_set_key: Any, value: Any, *more_values: Any) -> str:
+    """A Web Analytics Tracking parameter set, its ``%%=WATP(n)=%%`` references replaced by the values.
+
+    Marketing Cloud keeps the sets in the Sender Profile's analytics
+    settings; a workspace keeps them in ampc.json's ``webAnalytics``
+    (key -> text).  A reference past the given values is replaced by nothing.
+    """
+    key = to_text(parameter_set_key)
+    sets = current_context().workspace.settings().get("webAnalytics", {})
+    if not isinstance(sets, dict):
+        raise ScriptError("ampc.json: 'webAnalytics' must map parameter set keys to their text")
+    template = next((text for name, text in sets.items() if name.lower() == key.lower()), None)
+    if template is None:
+        raise ScriptError(
+            f"WAT(): no web analytics parameter set {key!r}",
+            hint='define it in ampc.json: {"webAnalytics": {"' + key + '": "cid=%%=WATP(1)=%%"}}',
+        )
+    values = [to_text(item) for item in (value, *more_values)]
+
+    def substitute(match: re.Match[str]) -> str:
+        ordinal = int(match.group(1))
+        return values[ordinal - 1] if 1 <= ordinal <= len(values) else ""
+
+    return _WATP_REFERENCE.sub(substitute, to_text(template))
+
+
+@ampscript_function("Utility")
+def WATP(ordinal: Any) -> None:
+    """A placeholder for WAT()'s n-th value inside a parameter set; WAT() replaces it there.
+
+    Called anywhere else there is no value to stand for, so it is null.
+    """
+    if to_int(ordinal, "WATP", "ordinal") < 1:
+        raise ScriptError("WATP() needs an ordinal of 1 or more")
+    return None
+
+
+# ---------------------------------------------------------------- authenticated user
+
+
+def _authenticated(name: str) -> Any:
+    """The authenticated user's `name`: the request's own values, then ampc.json's ``authenticated``."""
+    context = current_context()
+    request = _request(context)
+    settings = context.workspace.settings().get("authenticated", {})
+    if not isinstance(settings, dict):
+        raise ScriptError("ampc.json: 'authenticated' must be a JSON object, e.g. {\"MemberID\": 1234}")
+    for source in (request.authenticated if request is not None else {}, settings):
+        for key, value in source.items():
+            if key.lower() == name.lower():
+                return value
+    return None
+
+
+@ampscript_function("Utility")
+def AuthenticatedEmployeeID() -> Any:
+    """The employee ID of the Marketing Cloud user on a Sender Authenticated Redirection microsite."""
+    return _authenticated("EmployeeID")
+
+
+@ampscript_function("Utility")
+def AuthenticatedEmployeeNotificationAddress() -> Any:
+    """The email address of the Marketing Cloud user on a Sender Authenticated Redirection microsite."""
+    return _authenticated("EmployeeNotificationAddress")
+
+
+@ampscript_function("Utility")
+def AuthenticatedEmployeeUserName() -> Any:
+    """The username of the Marketing Cloud user on a Sender Authenticated Redirection microsite."""
+    return _authenticated("EmployeeUserName")
+
+
+@ampscript_function("Utility")
+def AuthenticatedEnterpriseID() -> Any:
+    """The enterprise ID of the authenticated landing page user."""
+    return _authenticated("EnterpriseID")
+
+
+@ampscript_function("Utility")
+def AuthenticatedMemberID() -> Any:
+    """The member ID of the authenticated landing page user."""
+    return _authenticated("MemberID")
+
+
+@ampscript_function("Utility")
+def AuthenticatedMemberName() -> Any:
+    """The member name of the authenticated landing page user."""
+    return _authenticated("MemberName")
