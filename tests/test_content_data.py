@@ -9,7 +9,9 @@ from pathlib import Path
 
 import ampc
 from ampscript import Context
-from ampscript.functions.content_data import Attachment, OrdinalRow, message_record
+from ampscript.functions import Field
+from ampscript.functions.content_data import Attachment, message_record
+from ampscript.values import Row
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -70,12 +72,11 @@ def test_end_impression_region_true_closes_them_all():
     assert record.impression_regions == ["Body", "Promo"]
 
 
-def test_ordinal_row_reads_fields_by_position_but_a_real_name_wins():
-    row = OrdinalRow([("Origin", "IND"), ("1", "named one"), ("Dest", "NYC")])
-    assert row["3"] == "NYC"
-    assert row["1"] == "named one"
-    assert "4" not in row and "0" not in row
-    assert row.field_name("2") == "1"
+def test_field_reads_fields_by_position_but_a_real_name_wins():
+    row = Row([("Origin", "IND"), ("1", "named one"), ("Dest", "NYC")])
+    assert Field(row, 3) == "NYC"
+    assert Field(row, "1") == "named one"
+    assert Field(row, 4, False) == "" and Field(row, 0, False) == ""
 
 
 def test_message_record_starts_afresh_with_each_render():

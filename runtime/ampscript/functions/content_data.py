@@ -1,10 +1,9 @@
 """Content category, part 2: functions that build data and markup.
 
 Rowsets from strings, JSON and XML, option lists, XSL transformations,
-attachments, impression regions and Portfolio files; and the two Data
-Extension functions that run data filters (ExecuteFilter,
-ExecuteFilterOrderedRows), which live here because they build rowsets from a
-definition rather than from a lookup.
+attachments, impression regions and Portfolio files.  Rows built here are
+read with Field() by name or by 1-based position (BuildRowSetFromString's one
+column has no name).
 
 Salesforce's AMPscript reference is the spec (each function cites its page).
 Where it is silent, the choice made is stated beside the code.  What a local
@@ -22,7 +21,6 @@ attached and the impression regions the message opened.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,13 +28,11 @@ from typing import Any
 from lxml import etree
 from jsonpath_ng import parse as _parse_jsonpath
 
-from ..api_objects import ApiObject
 from ..context import Context
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context, current_page
 from ..values import Row, Rowset, from_double, is_empty, to_boolean, to_int, to_text
-from .. import operators
 
 __all__ = [
     "AttachFile",
@@ -46,41 +42,9 @@ __all__ = [
     "BuildRowSetFromString",
     "BuildRowSetFromXml",
     "EndImpressionRegion",
-    "ExecuteFilter",
-    "ExecuteFilterOrderedRows",
     "GetPortfolioItem",
     "TransformXML",
 ]
-
-
-class OrdinalRow(Row):
-    """A row whose fields can also be named by their 1-based position.
-
-    BuildRowSetFromString's one column has no name, so the reference reads it
-    as ``Field(row, 1)``
-    (https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/buildrowsetfromstring.htm);
-    the same works on the other rowsets built here.  A field really named
-    "1" wins over the position.
-    """
-
-    __slots__ = ()
-
-    def field_name(self, name: str) -> str | None:
-        own = super().field_name(name)
-        if own is not None or not name.strip().isdigit():
-            return own
-        position = int(name)
-        names = list(self)
-        return names[position - 1] if 1 <= position <= len(names) else None
-
-    def __getitem__(self, name: str) -> Any:
-        key = self.field_name(name)
-        if key is None:
-            raise KeyError(name)
-        return super().__getitem__(key)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.field_name(name) is not None
 
 
 def _on_error(value: Any, function: str) -> bool:
@@ -115,7 +79,7 @@ def BuildRowSetFromString(source_data: Any, delimiter: Any) -> Rowset:
     if text == "":
         return Rowset()
     # The column has no name; "1" lets Field(row, "1") read it like Field(row, 1).
-    return Rowset(OrdinalRow([("1", piece)]) for piece in text.split(separator))
+    return Rowset(Row([("1", piece)]) for piece in text.split(separator))
 
 
 # ---- BuildRowSetFromJson -----------------------------------------------------------
@@ -151,9 +115,9 @@ def _json_rows(matches: list[Any], root: Any) -> Rowset:
             )
         for item in match if isinstance(match, list) else [match]:
             if isinstance(item, dict):
-                rows.append(OrdinalRow((name, _json_scalar(value)) for name, value in item.items()))
+                rows.append(Row((name, _json_scalar(value)) for name, value in item.items()))
             else:
-                rows.append(OrdinalRow([("Value", _json_scalar(item))]))
+                rows.append(Row([("Value", _json_scalar(item))]))
     return rows
 
 
@@ -256,7 +220,7 @@ def BuildRowSetFromXml(xml_data: Any, xpath: Any, return_empty_on_error: Any = N
             local = etree.QName(name).localname
             columns.setdefault(name, f"{local[:1].upper()}{local[1:]}_att")
     return Rowset(
-        OrdinalRow(
+        Row(
             [("Value", value), ("Xml", inner)]
             + [(column, attributes.get(name, "")) for name, column in columns.items()]
         )
@@ -482,150 +446,3 @@ def GetPortfolioItem(item_external_key: Any) -> str:
         names = ", ".join(path.name for path in found)
         raise ScriptError(f"{function}(): more than one Portfolio item has the external key {key!r}: {names}")
     return workspace.path(PORTFOLIO_FOLDER, found[0].name).read_text(encoding="utf-8-sig")
-
-
-# ---- ExecuteFilter, ExecuteFilterOrderedRows ------------------------------------------
-#
-# A data filter is a FilterDefinition API object: a DataSource (the data
-# extension, by CustomerKey or Name) and a DataFilter (a SimpleFilterPart or
-# ComplexFilterPart).  The workspace defines them in
-# objects/FilterDefinition.json, and they are read and run through the
-# backend's Retrieve, as any API object is:
-#
-#   [{"CustomerKey": "points-50k", "Name": "50k points plus",
-#     "DataSource": {"CustomerKey": "MembershipRewardsProgramme"},
-#     "DataFilter": {"Property": "RewardsPoints", "SimpleOperator": "greaterThanOrEqual",
-#                    "Value": "50000"}}]
-#
-# A ComplexFilterPart is {"LeftOperand": {...}, "LogicalOperator": "AND"|"OR",
-# "RightOperand": {...}}.
-
-
-def _filter_part(data: Any, key: str) -> ApiObject:
-    if isinstance(data, ApiObject):
-        return data
-    if not isinstance(data, dict):
-        raise ScriptError(
-            f"data filter {key!r}: DataFilter must be a SimpleFilterPart or ComplexFilterPart object"
-        )
-    data = Row(data)
-    if "LeftOperand" in data:
-        part = ApiObject("ComplexFilterPart")
-        part.set("LeftOperand", _filter_part(data.get("LeftOperand"), key))
-        part.set("LogicalOperator", data.get("LogicalOperator"))
-        part.set("RightOperand", _filter_part(data.get("RightOperand"), key))
-        return part
-    part = ApiObject("SimpleFilterPart")
-    for name in ("Property", "SimpleOperator", "Value", "DateValue"):
-        if name in data:
-            part.set(name, data[name])
-    return part
-
-
-def _retrieve_all(request: ApiObject, what: str) -> Rowset:
-    """Every page of a retrieve (Marketing Cloud answers 2,500 objects at a time)."""
-    backend = current_context().backend
-    rows = Rowset()
-    while True:
-        result = backend.retrieve(request)
-        if result.status not in ("OK", "MoreDataAvailable"):
-            raise ScriptError(f"{what}: {result.message or result.status}")
-        rows.extend(result.rows)
-        if result.status == "OK":
-            return rows
-        request = ApiObject("RetrieveRequest")
-        request.set("ContinueRequest", result.request_id)
-
-
-def _filter_rows(function: str, external_key: Any) -> Rowset:
-    key = to_text(external_key).strip()
-    if key == "":
-        raise ScriptError(f"{function}() needs the external key of a data filter")
-    by_key = ApiObject("SimpleFilterPart")
-    by_key.set("Property", "CustomerKey")
-    by_key.set("SimpleOperator", "equals")
-    by_key.set("Value", key)
-    request = ApiObject("RetrieveRequest")
-    request.set("ObjectType", "FilterDefinition")
-    request.set("Filter", by_key)
-    found = _retrieve_all(request, f"{function}()")
-    if not found:
-        raise ScriptError(
-            f"{function}(): no data filter has the external key {key!r}",
-            hint="define it in the workspace's objects/FilterDefinition.json",
-        )
-    definition = Row(found[0]) if isinstance(found[0], dict) else found[0]
-    source = definition.get("DataSource")
-    source = Row(source) if isinstance(source, dict) else source
-    name = to_text(source.get("CustomerKey") or source.get("Name")) if isinstance(source, Row) else ""
-    if name == "":
-        raise ScriptError(
-            f"{function}(): data filter {key!r} has no data extension as its DataSource; "
-            "only filters on data extensions can run"
-        )
-    rows_request = ApiObject("RetrieveRequest")
-    rows_request.set("ObjectType", f"DataExtensionObject[{name}]")
-    if definition.get("DataFilter") is not None:
-        rows_request.set("Filter", _filter_part(definition.get("DataFilter"), key))
-    return Rowset(OrdinalRow(row.items()) for row in _retrieve_all(rows_request, f"{function}() {key!r}"))
-
-
-@ampscript_function("Data Extension")
-def ExecuteFilter(data_filter_external_id: Any) -> Rowset:
-    """The rows of the filter's data extension that pass its filter, in the data extension's order.
-
-    https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-data-extension/mc-ampscript-reference-data-extension-execute-filter.html
-    """
-    return _filter_rows("ExecuteFilter", data_filter_external_id)
-
-
-def _sort_terms(sort_column: str, function: str) -> list[tuple[str, bool]]:
-    """`"Points DESC, Name"` as (field, descending) pairs."""
-    terms = []
-    for part in sort_column.split(","):
-        words = part.split()
-        if not words:
-            continue
-        descending = False
-        if len(words) > 1 and words[-1].upper() in ("ASC", "DESC"):
-            descending = words.pop().upper() == "DESC"
-        terms.append((" ".join(words).strip("[]"), descending))
-    if not terms:
-        raise ScriptError(f'{function}() needs a column to sort by, such as "RewardsPoints DESC"')
-    return terms
-
-
-def _compare_values(left: Any, right: Any) -> int:
-    # Nulls sort first, as in SQL Server; the rest by AMPscript's comparison
-    # (numbers as numbers, text case-insensitively).
-    if left is None or right is None:
-        return (left is not None) - (right is not None)
-    return -1 if operators.lt(left, right) else 1 if operators.gt(left, right) else 0
-
-
-@ampscript_function("Data Extension")
-def ExecuteFilterOrderedRows(data_filter_external_id: Any, num_rows: Any, sort_column: Any) -> Rowset:
-    """ExecuteFilter()'s rows sorted by `"Column ASC"` / `"Column DESC"`, at most `num_rows` (0: all).
-
-    https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-data-extension/mc-ampscript-reference-data-extension-execute-filter-ordered-rows.html
-    The catalog's signature (filter, column, direction) is not the reference's.
-    """
-    function = "ExecuteFilterOrderedRows"
-    limit = to_int(num_rows, function, "numRows")
-    if limit < 0:
-        raise ScriptError(f"{function}(): numRows must be 0 (all rows) or more, got {limit}")
-    terms = _sort_terms(to_text(sort_column), function)
-    rows = _filter_rows(function, data_filter_external_id)
-    for name, _ in terms:
-        if rows and name not in rows[0]:
-            raise ScriptError(f"{function}(): the data filter's rows have no column {name!r} to sort by")
-
-    def compare(left: Row, right: Row) -> int:
-        for name, descending in terms:
-            order = _compare_values(left[name], right[name])
-            if order:
-                return -order if descending else order
-        return 0
-
-    ordered = sorted(rows, key=functools.cmp_to_key(compare))  # stable: ties keep the data extension's order
-    return Rowset(ordered[:limit] if limit else ordered)
