@@ -277,3 +277,12 @@ def test_complex_filter_nests_and_or(tmp_path):
     for @i = 1 to RowCount(@rows) do Output(Concat(Field(Row(@rows, @i), "ID"), " ")) next @i
     """)
     assert ampc.render(source, workspace=tmp_path) == "2 3 "
+
+
+def test_the_workspace_subscriber_is_a_subscriber_of_the_simulated_account():
+    context = Context(workspace=SAMPLES / "welcome-email")
+    (subscriber,) = [row for _, row in context.backend.objects("Subscriber")]
+    assert (subscriber["SubscriberKey"], subscriber["EmailAddress"], subscriber["Status"]) == (
+        "SK-1001", "ana@example.com", "Active"
+    )
+    assert {"Name": "Tier", "Value": "Gold"} in subscriber["Attributes"]

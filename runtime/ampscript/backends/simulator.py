@@ -106,11 +106,38 @@ class Simulator:
                 for object_type, objects in workspace.seeded_objects().items():
                     for properties in objects:
                         simulator._insert(object_type, properties)
+                simulator._seed_subscriber(workspace.subscriber())
                 folder = workspace.path("DataExtensions")
                 if folder.is_dir():
                     simulator.data_extensions.seed_from_folder(folder)
                 db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
         return simulator
+
+    def _seed_subscriber(self, attributes: dict[str, Any]) -> None:
+        """The workspace's subscriber.json is a subscriber of the account too (unless objects/ has it)."""
+        row = Row(attributes)
+        key = row.get("SubscriberKey") or row.get("_subscriberkey")
+        email = row.get("EmailAddress") or row.get("emailaddr") or row.get("Email Address")
+        if not (key or email):
+            return
+        probe = ApiObject("Subscriber")
+        probe.set("SubscriberKey", key)
+        probe.set("EmailAddress", email)
+        if self.find(probe) is not None:
+            return
+        plain = {"SubscriberKey", "_subscriberkey", "EmailAddress", "emailaddr", "Email Address"}
+        self._insert(
+            "Subscriber",
+            {
+                "ID": self._next_id("Subscriber"),
+                "SubscriberKey": to_text(key or email),
+                "EmailAddress": to_text(email),
+                "Status": "Active",
+                "Attributes": [
+                    {"Name": name, "Value": to_text(value)} for name, value in attributes.items() if name not in plain
+                ],
+            },
+        )
 
     # ---- storage -------------------------------------------------------------
 
