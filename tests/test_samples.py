@@ -21,7 +21,7 @@ GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def expected_pattern(script: Path) -> re.Pattern[str]:
-    expected = script.with_suffix(".expected").read_text(encoding="utf-8")
+    expected = script.with_suffix(".expected").read_bytes().decode("utf-8")  # byte-exact: CRLF stays CRLF
     return re.compile(re.escape(expected).replace(re.escape("<GUID>"), GUID))
 
 
@@ -63,4 +63,4 @@ def test_ampc_run_command_prints_the_sample(tmp_path):
         [sys.executable, "-m", "ampc", "run", str(script)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == script.with_suffix(".expected").read_text()
+    assert result.stdout == script.with_suffix(".expected").read_bytes().decode("utf-8")
