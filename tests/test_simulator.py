@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -286,3 +288,37 @@ def test_the_workspace_subscriber_is_a_subscriber_of_the_simulated_account():
         "SK-1001", "ana@example.com", "Active"
     )
     assert {"Name": "Tier", "Value": "Gold"} in subscriber["Attributes"]
+
+
+def test_a_killed_run_leaves_the_state_file_whole(tmp_path):
+    """--state: a render's writes land together or not at all, even if the process is killed."""
+    import signal
+    import sqlite3
+    import time
+
+    (tmp_path / "DataExtensions").mkdir()
+    (tmp_path / "DataExtensions" / "Log.csv").write_text("N\n")
+    script = tmp_path / "many.amp"
+    script.write_text('%%[ for @i = 1 to 1000000 do InsertData("Log", "N", @i) next @i ]%%done')
+    state = tmp_path / "state.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ampc", "run", str(script), "--state", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not state.exists() and time.monotonic() < deadline:  # the state file appears when seeding starts
+        time.sleep(0.05)
+    time.sleep(1.5)  # well into the loop
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    with sqlite3.connect(state) as db:
+        db.create_collation("AMPSCRIPT_CI", lambda a, b: (a.casefold() > b.casefold()) - (a.casefold() < b.casefold()))
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute('SELECT COUNT(*) FROM "Log"').fetchone() == (0,)  # nothing half-written
+
+    # The file is usable afterwards, and a completed run's writes stay.
+    one = tmp_path / "one.amp"
+    one.write_text('%%[ InsertData("Log", "N", 1) ]%%%%=DataExtensionRowCount("Log")=%%')
+    command = [sys.executable, "-m", "ampc", "run", str(one), "--state", str(state)]
+    assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == "1"
+    assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == "2"
