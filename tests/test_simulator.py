@@ -305,10 +305,20 @@ def test_a_killed_run_leaves_the_state_file_whole(tmp_path):
         [sys.executable, "-m", "ampc", "run", str(script), "--state", str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while not state.exists() and time.monotonic() < deadline:  # the state file appears when seeding starts
+    def seeded() -> bool:  # the seed (with the Log table) is committed before the render starts
+        if not state.exists():
+            return False
+        try:
+            with sqlite3.connect(state, timeout=0.1) as probe:
+                return probe.execute("SELECT 1 FROM sqlite_master WHERE name = 'Log'").fetchone() is not None
+        except sqlite3.OperationalError:  # locked by the writer
+            return False
+
+    deadline = time.monotonic() + 60
+    while not seeded() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(1.5)  # well into the loop
+    assert process.poll() is None, "the run ended before it could be killed"
+    time.sleep(1.0)  # well into the loop
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     with sqlite3.connect(state) as db:
