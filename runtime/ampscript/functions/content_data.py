@@ -8,11 +8,10 @@ column has no name).
 Salesforce's AMPscript reference is the spec (each function cites its page).
 Where it is silent, the choice made is stated beside the code.  What a local
 run cannot produce faithfully is left out rather than imitated:
-
-* BarcodeURL() returns the address of an image on Marketing Cloud's barcode
-  service, whose form the reference does not document;
-* RatingStars() (Einstein Email Recommendations) has no reference page that
-  says what markup it returns.
+RatingStars() (Einstein Email Recommendations) has no reference page that
+says what markup it returns.  BarCodeURL() returns the address of an image on
+Marketing Cloud's barcode service, whose form is not documented; locally it
+returns a ``data:`` URI of the same barcode drawn as SVG.
 
 What happens outside the message body is recorded on the render instead, so
 tests can inspect it: `message_record(context)` lists the files AttachFile()
@@ -36,6 +35,7 @@ from ..values import Row, Rowset, from_double, is_empty, to_boolean, to_int, to_
 
 __all__ = [
     "AttachFile",
+    "BarCodeURL",
     "BeginImpressionRegion",
     "BuildOptionList",
     "BuildRowSetFromJson",
@@ -446,3 +446,432 @@ def GetPortfolioItem(item_external_key: Any) -> str:
         names = ", ".join(path.name for path in found)
         raise ScriptError(f"{function}(): more than one Portfolio item has the external key {key!r}: {names}")
     return workspace.path(PORTFOLIO_FOLDER, found[0].name).read_text(encoding="utf-8-sig")
+
+
+# ---- BarCodeURL --------------------------------------------------------------------
+#
+# https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-barcode-url.html
+# (and the older https://developer.salesforce.com/docs/atlas.en-us.noversion.mc-programmatic-content.meta/mc-programmatic-content/barcodeurl.htm)
+#
+# Marketing Cloud returns the address of an image its barcode service renders;
+# that service's address format is not documented.  Locally the function
+# returns a data: URI of an SVG image of the same barcode, which works where
+# scripts use the result, in <img src="...">.  Linear symbols are drawn by
+# python-barcode, Data Matrix and PDF417 by pyStrich.
+
+_BARCODE_FUNCTION = "BarCodeURL"
+_BARCODE_CALLS = "barcode_url_calls"
+_BARCODE_MAX_CALLS = 2  # "You can call this function up to two times per message or landing page."
+_LINEAR_QUIET_ZONE = 11  # modules each side: EAN-13's left quiet zone, the widest the linear types need
+_MATRIX_QUIET_ZONE = 2  # modules each side (Data Matrix needs 1, PDF417 2)
+
+_CODE39_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -.$/+%")
+_CODABAR_DATA = frozenset("0123456789-$:/.+")
+_CODABAR_GUARDS = frozenset("ABCD")
+
+
+@dataclass(frozen=True)
+class _BarcodeType:
+    name: str  # the reference's name of the type
+    limit: str  # the reference's character limit, as its table words it
+    characters: str  # the reference's allowed characters, as its table words it
+    check: Any = None  # (text) -> the rule the text breaks, or None
+    draw: Any = None  # (text) -> ("linear", "0101...") or ("matrix", rows of 0/1); None: not supported
+
+
+def _digits_only(text: str) -> str | None:
+    return None if text.isascii() and text.isdigit() else "only the digits 0-9 are allowed"
+
+
+def _check_characters(allowed: Any, description: str) -> Any:
+    def check(text: str) -> str | None:
+        bad = next((ch for ch in text if ch not in allowed), None)
+        return None if bad is None else f"{bad!r} is not allowed; {description}"
+
+    return check
+
+
+def _check_ascii_range(low: int, high: int, description: str) -> Any:
+    return _check_characters({chr(code) for code in range(low, high + 1)}, description)
+
+
+def _check_gtin(digits: int, name: str) -> Any:
+    """EAN/UPC: the digits without the check digit (it is computed) or with it (it must be right)."""
+
+    def check(text: str) -> str | None:
+        problem = _digits_only(text)
+        if problem:
+            return problem
+        if len(text) not in (digits - 1, digits):
+            return (
+                f"{name} takes {digits} digits (or {digits - 1}, and the check digit is computed); "
+                f"got {len(text)}"
+            )
+        if len(text) == digits:
+            expected = _gtin_check_digit(text[:-1])
+            if text[-1] != expected:
+                return f"the check digit is {text[-1]}, but for {text[:-1]} it must be {expected}"
+        return None
+
+    return check
+
+
+def _gtin_check_digit(digits: str) -> str:
+    """The GS1 check digit: weights 3 and 1 from the rightmost digit."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def _check_codabar(text: str) -> str | None:
+    if len(text) < 3:
+        return "Codabar needs a start letter A-D, at least one character, and a stop letter A-D"
+    if text[0] not in _CODABAR_GUARDS or text[-1] not in _CODABAR_GUARDS:
+        return "the value must start and end with one of the letters A, B, C, D"
+    bad = next((ch for ch in text[1:-1] if ch not in _CODABAR_DATA), None)
+    if bad is not None:
+        return f"{bad!r} is not allowed between the start and stop letters; only 0-9 and - $ : / . + are"
+    return None
+
+
+def _check_code128c(text: str) -> str | None:
+    problem = _digits_only(text)
+    if problem:
+        return problem
+    if len(text) % 2:
+        return f"Code 128 C encodes pairs of digits, so it needs an even number of digits; got {len(text)}"
+    return None
+
+
+def _check_interleaved(text: str) -> str | None:
+    problem = _digits_only(text)
+    if problem:
+        return problem
+    if len(text) % 2:
+        return f"Interleaved 2 of 5 encodes pairs of digits, so it needs an even number of digits; got {len(text)}"
+    return None
+
+
+def _check_bytes(limit: int) -> Any:
+    def check(text: str) -> str | None:
+        try:
+            data = text.encode("iso-8859-1")
+        except UnicodeEncodeError as error:
+            bad = text[error.start]
+            return f"{bad!r} is not allowed; only extended ASCII (ISO-8859-1) characters are"
+        if len(data) > limit:
+            return f"at most {limit} bytes are allowed; got {len(data)}"
+        return None
+
+    return check
+
+
+def _python_barcode(kind: str, **options: Any) -> Any:
+    def draw(text: str) -> tuple[str, Any]:
+        from barcode import get_barcode_class
+
+        return "linear", "".join(get_barcode_class(kind)(text, **options).build())
+
+    return draw
+
+
+def _draw_gtin(kind: str, digits: int) -> Any:
+    # python-barcode computes the check digit; give it the digits without one.
+    inner = _python_barcode(kind)
+    return lambda text: inner(text[: digits - 1])
+
+
+def _draw_code128_subset(subset: str) -> Any:
+    """Code 128 in one code set throughout (python-barcode's own Code 128 switches sets as it likes)."""
+
+    def draw(text: str) -> tuple[str, Any]:
+        from barcode.charsets import code128
+
+        start = code128.START_CODES[subset]
+        if subset == "C":
+            values = [int(text[i : i + 2]) for i in range(0, len(text), 2)]
+        else:
+            table = code128.A if subset == "A" else code128.B
+            values = [table[ch] for ch in text]
+        checksum = (start + sum(position * value for position, value in enumerate(values, 1))) % 103
+        modules = "".join(code128.CODES[code] for code in [start, *values, checksum])
+        return "linear", modules + code128.STOP + "11"
+
+    return draw
+
+
+def _draw_datamatrix(text: str) -> tuple[str, Any]:
+    from pystrich.datamatrix import DataMatrixData, DataMatrixEncoder
+
+    # The renderer's matrix has the finder and timing patterns; the encoder's only the data regions.
+    encoder = DataMatrixEncoder(DataMatrixData(text, encoding="iso-8859-1"), quiet_zone=0)
+    return "matrix", encoder.init_renderer().matrix
+
+
+def _draw_pdf417(text: str) -> tuple[str, Any]:
+    from pystrich.pdf417 import PDF417Data, PDF417Encoder
+
+    encoder = PDF417Encoder(PDF417Data(text, encoding="iso-8859-1"), quiet_zone=0)
+    return "matrix", encoder.init_renderer().matrix
+
+
+_VARIABLE = "variable"
+# The reference's table of supported types (code: name, limit, allowed characters).
+_BARCODE_TYPES: dict[str, _BarcodeType] = {
+    "codabar": _BarcodeType(
+        "Codabar",
+        _VARIABLE,
+        "A-D, 0-9 and - $ : / . +; starts and ends with A-D",
+        _check_codabar,
+        _python_barcode("codabar"),
+    ),
+    "code11": _BarcodeType("Code 11", _VARIABLE, "0-9 and -"),
+    "code128auto": _BarcodeType(
+        "Code 128 Auto",
+        _VARIABLE,
+        "all ASCII characters",
+        _check_ascii_range(0, 127, "only ASCII characters are"),
+        _python_barcode("code128"),
+    ),
+    "code128a": _BarcodeType(
+        "Code 128 A",
+        _VARIABLE,
+        "uppercase letters, 0-9, ASCII punctuation and control characters",
+        _check_ascii_range(0, 95, "only uppercase letters, digits, punctuation and control characters are"),
+        _draw_code128_subset("A"),
+    ),
+    "code128b": _BarcodeType(
+        "Code 128 B",
+        _VARIABLE,
+        "uppercase and lowercase letters, 0-9 and ASCII punctuation",
+        _check_ascii_range(32, 127, "only printable ASCII characters are"),
+        _draw_code128_subset("B"),
+    ),
+    "code128c": _BarcodeType("Code 128 C", _VARIABLE, "0-9", _check_code128c, _draw_code128_subset("C")),
+    "code39": _BarcodeType(
+        "Code 39",
+        _VARIABLE,
+        "uppercase letters, 0-9, space and - . $ / + %",
+        _check_characters(_CODE39_CHARACTERS, "only A-Z, 0-9, space and - . $ / + % are"),
+        _python_barcode("code39", add_checksum=False),
+    ),
+    "code39ext": _BarcodeType("Code 39 Extended", _VARIABLE, "all extended ASCII characters"),
+    "code93": _BarcodeType("Code 93", _VARIABLE, "uppercase letters, 0-9, space and - . $ / + %"),
+    "code93ext": _BarcodeType("Code 93 Extended", _VARIABLE, "all ASCII characters"),
+    "datamatrix": _BarcodeType(
+        "Data Matrix", "1556 bytes", "all extended ASCII characters", _check_bytes(1556), _draw_datamatrix
+    ),
+    "ean13": _BarcodeType("EAN 13", "13 digits", "0-9", _check_gtin(13, "EAN 13"), _draw_gtin("ean13", 13)),
+    "ean8": _BarcodeType("EAN 8", "8 digits", "0-9", _check_gtin(8, "EAN 8"), _draw_gtin("ean8", 8)),
+    "industr25": _BarcodeType("Code 25 Industrial", _VARIABLE, "0-9"),
+    "interl25": _BarcodeType(
+        "Code 25 Interleaved", _VARIABLE, "0-9", _check_interleaved, _python_barcode("itf")
+    ),
+    "msi": _BarcodeType("MSI Plessey", _VARIABLE, "0-9"),
+    "pdf417": _BarcodeType(
+        "PDF 417", "1108 bytes", "all extended ASCII characters", _check_bytes(1108), _draw_pdf417
+    ),
+    "upca": _BarcodeType("UPC A", "12 digits", "0-9", _check_gtin(12, "UPC A"), _draw_gtin("upca", 12)),
+    # The reference: UPC E is "identical to UPC A" in Marketing Cloud's implementation.
+    "upce": _BarcodeType("UPC E", "12 digits", "0-9", _check_gtin(12, "UPC E"), _draw_gtin("upca", 12)),
+}
+# Types the reference lists as accepted, but for which Marketing Cloud renders no image.
+_BARCODE_TYPES_WITHOUT_IMAGE = ("mat25", "onecode", "plaintext", "planet", "postnet", "telepen")
+
+
+def _barcode_type(value: Any) -> tuple[str, _BarcodeType]:
+    code = to_text(value).strip().lower()
+    if code in _BARCODE_TYPES_WITHOUT_IMAGE:
+        raise ScriptError(
+            f"{_BARCODE_FUNCTION}(): barcodeType {to_text(value)!r} is not supported by ampc "
+            "(the reference says Marketing Cloud renders no image for it)"
+        )
+    kind = _BARCODE_TYPES.get(code)
+    if kind is None:
+        known = ", ".join(sorted(_BARCODE_TYPES))
+        raise ScriptError(
+            f"{_BARCODE_FUNCTION}(): unknown barcodeType {to_text(value)!r}",
+            hint=f"the supported types are {known}",
+        )
+    if kind.draw is None:
+        raise ScriptError(
+            f"{_BARCODE_FUNCTION}(): barcodeType {code!r} ({kind.name}) is not supported by ampc, "
+            "which has no faithful renderer for it"
+        )
+    return code, kind
+
+
+def _shown(text: str) -> str:
+    """A value as an error message quotes it: long ones shortened."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _pixels(value: Any, argument: str) -> int:
+    if is_empty(value):
+        raise ScriptError(f"{_BARCODE_FUNCTION}() needs {argument}, the size of the barcode in pixels")
+    pixels = to_int(value, _BARCODE_FUNCTION, argument)
+    if pixels < 1:
+        raise ScriptError(f"{_BARCODE_FUNCTION}(): {argument} must be at least 1 pixel, got {pixels}")
+    return pixels
+
+
+def _flag(value: Any, argument: str) -> bool:
+    return not is_empty(value) and to_boolean(value, _BARCODE_FUNCTION, argument)
+
+
+def _svg_number(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _bar_rects(modules: str) -> list[str]:
+    """One rect per run of dark modules, in a viewBox one module wide per unit and 1 high."""
+    rects, start = [], None
+    for position, module in enumerate(modules + "0"):
+        if module == "1" and start is None:
+            start = position
+        elif module != "1" and start is not None:
+            x = start + _LINEAR_QUIET_ZONE
+            rects.append(f'<rect x="{x}" y="0" width="{position - start}" height="1"/>')
+            start = None
+    return rects
+
+
+def _matrix_rects(rows: list[list[Any]]) -> list[str]:
+    """One rect per horizontal run of dark modules of each row."""
+    rects = []
+    for y, row in enumerate(rows):
+        start = None
+        for x, module in enumerate([*row, 0]):
+            if module and start is None:
+                start = x
+            elif not module and start is not None:
+                rects.append(
+                    f'<rect x="{start + _MATRIX_QUIET_ZONE}" y="{y + _MATRIX_QUIET_ZONE}" '
+                    f'width="{x - start}" height="1"/>'
+                )
+                start = None
+    return rects
+
+
+def _barcode_svg(
+    shape: str, symbol: Any, width: int, height: int, text: str, rotation: int, transparent: bool
+) -> str:
+    """The SVG image: the barcode drawn width x height, then turned by `rotation` degrees clockwise."""
+    from xml.sax.saxutils import escape
+
+    band = 0.0
+    font_size = 0.0
+    if text:
+        font_size = min(height * 0.15, width / (0.6 * len(text)))
+        band = font_size * 1.3
+    bars_height = max(height - band, 1)
+    if shape == "linear":
+        view = f"0 0 {len(symbol) + 2 * _LINEAR_QUIET_ZONE} 1"
+        rects, aspect = _bar_rects(symbol), "none"
+    else:
+        columns = max(len(row) for row in symbol) + 2 * _MATRIX_QUIET_ZONE
+        view = f"0 0 {columns} {len(symbol) + 2 * _MATRIX_QUIET_ZONE}"
+        rects, aspect = _matrix_rects(symbol), "xMidYMid meet"
+    outer_width, outer_height = (height, width) if rotation in (90, 270) else (width, height)
+    transform = {
+        0: "",
+        90: f"translate({outer_width} 0) rotate(90)",
+        180: f"translate({outer_width} {outer_height}) rotate(180)",
+        270: f"translate(0 {outer_height}) rotate(270)",
+    }[rotation]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{outer_width}" height="{outer_height}" '
+        f'viewBox="0 0 {outer_width} {outer_height}">'
+    ]
+    if not transparent:
+        parts.append(f'<rect width="{outer_width}" height="{outer_height}" fill="#ffffff"/>')
+    parts.append(f'<g transform="{transform}">' if transform else "<g>")
+    parts.append(
+        f'<svg class="symbol" x="0" y="0" width="{width}" height="{_svg_number(bars_height)}" '
+        f'viewBox="{view}" preserveAspectRatio="{aspect}" shape-rendering="crispEdges">'
+        f'<g fill="#000000">{"".join(rects)}</g></svg>'
+    )
+    if text:
+        baseline = height - band * 0.25
+        parts.append(
+            f'<text x="{_svg_number(width / 2)}" y="{_svg_number(baseline)}" text-anchor="middle" '
+            f'font-family="monospace" font-size="{_svg_number(font_size)}" fill="#000000">'
+            f"{escape(text)}</text>"
+        )
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+@ampscript_function("Content")
+def BarCodeURL(
+    value_to_convert: Any,
+    barcode_type: Any,
+    width: Any,
+    height: Any,
+    checksum_value: Any = None,
+    show_text: Any = None,
+    alt_text: Any = None,
+    rotation: Any = None,
+    transparent_background: Any = None,
+) -> str:
+    """The URL of an image of the barcode: here a ``data:image/svg+xml;base64,...`` URI.
+
+    https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-barcode-url.html
+
+    Rendered: codabar, code128auto, code128a, code128b, code128c, code39,
+    datamatrix, ean13, ean8, interl25, pdf417, upca, upce (drawn as UPC A,
+    as the reference says Marketing Cloud does).  Not supported by ampc
+    (an error, never an approximate barcode): code11, code39ext, code93,
+    code93ext, industr25, msi (no faithful renderer here), and mat25,
+    onecode, plaintext, planet, postnet, telepen (for which, the reference
+    says, Marketing Cloud renders no image).
+
+    Choices where the reference is silent:
+
+    * width and height size the barcode as drawn horizontally; rotation
+      (0, 90, 180, 270 degrees clockwise) turns the whole image, so at 90 and
+      270 the image is `height` wide and `width` tall (the reference's
+      example rotates a 231 x 55 Code128B barcode by 90);
+    * EAN and UPC values may leave out the check digit, which is then
+      computed; a given check digit must be right;
+    * checksumValue is accepted and not used: the reference does not say
+      how it changes the image, and the rendered types either compute their
+      check digit themselves or have none;
+    * the text under the bars is the value as given (boolShowText), else the
+      alt text; a third call in one message or page is an error, as the
+      reference allows two.
+    """
+    import base64
+
+    function = _BARCODE_FUNCTION
+    data = current_page().render_data
+    data[_BARCODE_CALLS] = data.get(_BARCODE_CALLS, 0) + 1
+    if data[_BARCODE_CALLS] > _BARCODE_MAX_CALLS:
+        raise ScriptError(
+            f"{function}() can be called at most {_BARCODE_MAX_CALLS} times per message or landing page; "
+            f"this is call {data[_BARCODE_CALLS]}"
+        )
+    text = to_text(value_to_convert)
+    code, kind = _barcode_type(barcode_type)
+    if text == "":
+        raise ScriptError(f"{function}(): valueToConvert is empty")
+    problem = kind.check(text)
+    if problem:
+        raise ScriptError(
+            f"{function}(): invalid valueToConvert {_shown(text)} for barcodeType {code!r} ({kind.name}, "
+            f"character limit {kind.limit}, allowed characters {kind.characters}): {problem}"
+        )
+    pixels_wide, pixels_high = _pixels(width, "width"), _pixels(height, "height")
+    degrees = 0 if is_empty(rotation) else to_int(rotation, function, "rotation")
+    if degrees not in (0, 90, 180, 270):
+        raise ScriptError(f"{function}(): rotation must be 0, 90, 180 or 270, got {to_text(rotation)!r}")
+    caption = text if _flag(show_text, "boolShowText") else to_text(alt_text)
+    transparent = _flag(transparent_background, "boolTransparentBG")
+    try:
+        shape, symbol = kind.draw(text)
+    except Exception as error:  # the renderer's own limits: pyStrich's Data Matrix has no Base 256
+        # mode, so a long value of non-ASCII characters may need a larger symbol than there is
+        raise ScriptError(
+            f"{function}(): ampc cannot draw {kind.name} for {_shown(text)} ({len(text)} characters): {error}"
+        ) from None
+    svg = _barcode_svg(shape, symbol, pixels_wide, pixels_high, caption, degrees, transparent)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
