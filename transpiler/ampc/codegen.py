@@ -46,6 +46,17 @@ _NEEDS_CALL_ARGUMENT = {"output", "outputline"}
 
 _COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
+# Functions Marketing Cloud itself refuses when it validates an email or a
+# CloudPage, so ampc refuses them at compile time too.  RatingStars: any call,
+# even behind an if that never runs, fails validation (HTTP 422) on email and
+# CloudPage content; it resolves only inside Einstein Email Recommendations'
+# own rendering (observed on real tenants by the ampscript-data catalog,
+# https://github.com/JoernBerkefeld/ampscript-data, einstein-email-recs.js).
+_REJECTED_BY_MARKETING_CLOUD = {
+    "ratingstars": "RatingStars() works only inside Einstein Email Recommendations' own rendering; "
+    "Marketing Cloud rejects it in emails and CloudPages when the content is validated",
+}
+
 
 def python_literal(text: str) -> cst.SimpleString:
     """A Python string literal for any text (quotes, backslashes, NUL, newlines...)."""
@@ -342,6 +353,9 @@ class _Generator:
     def unknown_function(self, node: n.Call) -> CompileError:
         documented = _catalog().get(node.name.lower())
         line, column = node.name_span.line, node.name_span.column
+        rejected = _REJECTED_BY_MARKETING_CLOUD.get(node.name.lower())
+        if rejected is not None:
+            return self.file.error(rejected, line, column)
         if documented is not None:
             name, category = documented
             return self.file.error(
