@@ -25,10 +25,13 @@ Locale); values are converted and checked on every write, with an error that
 names the data extension, field and value.
 
 Names (of data extensions and fields) are case-insensitive.  Text
-comparisons in lookups are case-insensitive too (Marketing Cloud's
-databases use a case-insensitive collation), through the ``AMPSCRIPT_CI``
-collation, unless a lookup asks for case-sensitive matching.  Every field is
-indexed, so a lookup on a large data extension is an index search.
+comparisons are case-insensitive too, as under Marketing Cloud's
+case-insensitive SQL Server collation: text columns carry the
+``AMPSCRIPT_CI`` collation, so any SQL (a query activity's) compares them
+that way.  Every field is indexed, so a lookup on a large data extension is
+an index search; text fields are indexed on their case-folded value
+(``ampc_fold(field)``), which costs one Python call per row where an index
+on the collation would cost one per comparison, and lookups match on it.
 """
 
 from __future__ import annotations
@@ -132,6 +135,20 @@ def _casefold_compare(left: str, right: str) -> int:
     return (a > b) - (a < b)
 
 
+def _fold(value: Any) -> Any:
+    """The case-insensitive key of a text value (``ampc_fold`` in SQL); other values unchanged."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _is_text(f: FieldSpec) -> bool:
+    return f.type.lower() in _TEXT_TYPES
+
+
+def _indexed(f: FieldSpec) -> str:
+    """What an index (and a case-insensitive match) uses for a field."""
+    return f"ampc_fold({quote_identifier(f.name)})" if _is_text(f) else quote_identifier(f.name)
+
+
 def quote_identifier(name: str) -> str:
     """An SQL identifier for any name (double quotes doubled inside)."""
     if "\x00" in name:
@@ -143,6 +160,7 @@ class DataExtensionStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         db.create_collation("AMPSCRIPT_CI", _casefold_compare)
+        db.create_function("ampc_fold", 1, _fold, deterministic=True)
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {_REGISTRY} "
             "(name TEXT PRIMARY KEY COLLATE NOCASE, customer_key TEXT COLLATE NOCASE, spec TEXT NOT NULL)"
@@ -209,11 +227,11 @@ class DataExtensionStore:
             db.execute(f"CREATE TABLE {table} ({', '.join(columns) or '_ampc_empty INTEGER'})")
             for position, f in enumerate(spec.fields):
                 index = quote_identifier(f"_ampc_{spec.name}_{position}")
-                db.execute(f"CREATE INDEX {index} ON {table} ({quote_identifier(f.name)})")
+                db.execute(f"CREATE INDEX {index} ON {table} ({_indexed(f)})")
             if spec.primary_key:
-                # Text keys compare with the case-insensitive collation, so 'a' and
-                # 'A' clash, as under SQL Server's case-insensitive collation.
-                key = ", ".join(quote_identifier(f.name) for f in spec.primary_key)
+                # Text keys are unique case-insensitively, so 'a' and 'A' clash, as
+                # under SQL Server's case-insensitive collation.
+                key = ", ".join(_indexed(f) for f in spec.primary_key)
                 db.execute(f"CREATE UNIQUE INDEX {quote_identifier(f'_ampc_{spec.name}_key')} ON {table} ({key})")
             db.execute(
                 f"INSERT INTO {_REGISTRY} (name, customer_key, spec) VALUES (?, ?, ?)",
@@ -353,10 +371,12 @@ class DataExtensionStore:
                 return "0", []  # a value the field cannot hold matches no row
             if stored is None:
                 clauses.append(f"{column} IS NULL")
-                continue
-            collate = " COLLATE BINARY" if case_sensitive and f.type.lower() in _TEXT_TYPES else ""
-            clauses.append(f"{column} = ?{collate}")
-            parameters.append(stored)
+            elif _is_text(f) and case_sensitive:
+                clauses.append(f"{column} = ? COLLATE BINARY")
+                parameters.append(stored)
+            else:
+                clauses.append(f"{_indexed(f)} = ?")
+                parameters.append(_fold(stored))
         return (" AND ".join(clauses) or "1"), parameters
 
     def _order(self, spec: DataExtensionSpec, order_by: str | None) -> str:
@@ -372,7 +392,7 @@ class DataExtensionStore:
             if words[-1].upper() in ("ASC", "DESC") and len(words) > 1:
                 direction = words.pop().upper()
             name = " ".join(words).strip("[]")
-            terms.append(f"{quote_identifier(spec.field(name).name)} {direction}")
+            terms.append(f"{_indexed(spec.field(name))} {direction}")
         return ", ".join(terms) + ", rowid"
 
     def rows(
