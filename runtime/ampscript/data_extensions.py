@@ -44,7 +44,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,20 @@ def _is_text(f: FieldSpec) -> bool:
 def _indexed(f: FieldSpec) -> str:
     """What an index (and a case-insensitive match) uses for a field."""
     return f"ampc_fold({quote_identifier(f.name)})" if _is_text(f) else quote_identifier(f.name)
+
+
+def parse_order_by(text: str) -> list[tuple[str, bool]]:
+    """`"Points DESC, [Last Name]"` as (field, descending) pairs; ASC is the default."""
+    terms = []
+    for part in text.split(","):
+        words = part.split()
+        if not words:
+            continue
+        descending = False
+        if len(words) > 1 and words[-1].upper() in ("ASC", "DESC"):
+            descending = words.pop().upper() == "DESC"
+        terms.append((" ".join(words).strip("[]"), descending))
+    return terms
 
 
 def quote_identifier(name: str) -> str:
@@ -381,19 +395,11 @@ class DataExtensionStore:
 
     def _order(self, spec: DataExtensionSpec, order_by: str | None) -> str:
         """`"Field ASC, Other DESC"` as an ORDER BY clause (fields checked against the spec)."""
-        if not order_by or not order_by.strip():
-            return "rowid"
-        terms = []
-        for part in order_by.split(","):
-            words = part.split()
-            if not words:
-                continue
-            direction = "ASC"
-            if words[-1].upper() in ("ASC", "DESC") and len(words) > 1:
-                direction = words.pop().upper()
-            name = " ".join(words).strip("[]")
-            terms.append(f"{_indexed(spec.field(name))} {direction}")
-        return ", ".join(terms) + ", rowid"
+        terms = [
+            f"{_indexed(spec.field(name))} {'DESC' if descending else 'ASC'}"
+            for name, descending in parse_order_by(order_by or "")
+        ]
+        return ", ".join([*terms, "rowid"])
 
     def rows(
         self,

@@ -266,6 +266,20 @@ class Row(Mapping[str, Any]):
         return f"Row({self._fields!r})"
 
 
+def field_at_path(row: Mapping[str, Any], path: str) -> Any:
+    """A field by name, or a nested one by dotted path (``Client.ID``,
+    ``DataExtension.CustomerKey``); None where the path leads nowhere.
+    Nested plain dicts (stored JSON) are read as rows too."""
+    value: Any = row
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = Row(value)
+        if not isinstance(value, Row) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 class Rowset(list):
     """An ordered list of `Row`s, as Lookup*, InvokeRetrieve and BuildRowset* return."""
 

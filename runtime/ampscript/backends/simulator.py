@@ -25,7 +25,7 @@ from ..api_schema import schema
 from ..data_extensions import DataExtensionSpec, DataExtensionStore
 from ..errors import RaisedError, ScriptError
 from . import queries
-from ..values import Row, Rowset, to_text
+from ..values import Row, Rowset, field_at_path, to_text
 from ..workspace import Workspace
 from .base import CallResult, RetrieveResult
 
@@ -402,7 +402,7 @@ class Simulator:
                     continue
             except _BadFilter as error:
                 return RetrieveResult("Error", Rowset(), message=str(error))
-            rows.append(Row((name, _shown(_resolve(stored, name))) for name in wanted) if wanted else stored)
+            rows.append(Row((name, _shown(field_at_path(stored, name))) for name in wanted) if wanted else stored)
         return self._page(rows)
 
     def _page(self, rows: list[Row]) -> RetrieveResult:
@@ -599,18 +599,6 @@ def _api_properties(items: Any) -> dict[str, Any]:
     }
 
 
-def _resolve(stored: Row, path: str) -> Any:
-    """A property by name, or a nested one by dotted path (``Client.ID``, ``DataExtension.CustomerKey``)."""
-    value: Any = stored
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = Row(value)
-        if not isinstance(value, Row) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _shown(value: Any) -> Any:
     """Nested objects come back as rows, arrays of them as rowsets, for Field() and Row()."""
     if isinstance(value, dict):
@@ -668,7 +656,7 @@ def _matches(stored: Row, condition: ApiObject) -> bool:
     name = to_text(condition.get("Property"))
     operator = to_text(condition.get("SimpleOperator")).lower()
     values = _as_list(condition.get("Value")) or _as_list(condition.get("DateValue"))
-    actual = _resolve(stored, name)
+    actual = field_at_path(stored, name)
     return _compare(operator, actual, values)
 
 

@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 
 from ..api_objects import ApiObject
-from ..values import Row, Rowset, to_text
+from ..values import Row, Rowset, field_at_path, to_text
 from . import soap_envelopes as soap
 from .auth import AccessToken, AuthServiceUnavailable, TokenSource
 from .base import CallResult, RetrieveResult, new_request_id
@@ -214,7 +214,7 @@ class SoapBackend:
         rows = Rowset()
         for element in soap.children(answer, "Results"):
             found = soap.read_object(element, object_type or "APIObject")
-            rows.append(Row((name, _resolve(found, name)) for name in wanted) if wanted else found)
+            rows.append(Row((name, field_at_path(found, name)) for name in wanted) if wanted else found)
         if status == "MoreDataAvailable":
             self._retrievals[request_id] = _Retrieval(object_type, wanted)
         return RetrieveResult(status, rows, request_id=request_id, message=message)
@@ -390,16 +390,6 @@ def _call_result(
         if new_id_text and new_id_text.strip().lstrip("-").isdigit():
             new_id = int(new_id_text)
     return CallResult(status, message, request_id=request_id, error_code=error_code, new_id=new_id)
-
-
-def _resolve(found: Row, path: str) -> Any:
-    """A property by name, or a nested one by dotted path (``DataExtension.CustomerKey``)."""
-    value: Any = found
-    for part in path.split("."):
-        if not isinstance(value, Row) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _with(request: ApiObject, name: str, value: Any) -> ApiObject:

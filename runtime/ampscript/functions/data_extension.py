@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import operators
 from ..api_objects import ApiObject
+from ..data_extensions import parse_order_by
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
@@ -408,16 +409,8 @@ def ExecuteFilter(data_filter_external_id: Any) -> Rowset:
 
 
 def _sort_terms(sort_column: str, function: str) -> list[tuple[str, bool]]:
-    """`"Points DESC, Name"` as (field, descending) pairs."""
-    terms = []
-    for part in sort_column.split(","):
-        words = part.split()
-        if not words:
-            continue
-        descending = False
-        if len(words) > 1 and words[-1].upper() in ("ASC", "DESC"):
-            descending = words.pop().upper() == "DESC"
-        terms.append((" ".join(words).strip("[]"), descending))
+    """`"Points DESC, Name"` as (field, descending) pairs; at least one."""
+    terms = parse_order_by(sort_column)
     if not terms:
         raise ScriptError(f'{function}() needs a column to sort by, such as "RewardsPoints DESC"')
     return terms
