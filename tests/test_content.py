@@ -16,6 +16,7 @@ import ampc
 import ampc.compiler
 from ampscript import AMPscriptError, Context
 from ampscript.functions import content as content_functions
+from ampscript.limits import Limits
 
 ROOT = Path(__file__).parents[1]
 CORE_STYLE = Path(__file__).parent / "workspaces" / "ampscript_core_style"
@@ -93,7 +94,7 @@ def test_mutual_recursion_stops_with_a_clear_error(workspace):
     with pytest.raises(AMPscriptError) as raised:
         render('%%=ContentBlockByName("Ping")=%%', workspace.root)
     message = str(raised.value)
-    assert f"content is nested more than {content_functions.MAX_CONTENT_DEPTH} levels deep" in message
+    assert f"content is nested more than {Limits().include_depth} levels deep" in message
     assert (
         "Content/Ping.amp <- Content/Pong.amp" in message or "Content/Pong.amp <- Content/Ping.amp" in message
     )
@@ -101,7 +102,7 @@ def test_mutual_recursion_stops_with_a_clear_error(workspace):
 
 
 def test_nesting_up_to_the_limit_works(workspace):
-    depth = content_functions.MAX_CONTENT_DEPTH
+    depth = Limits().include_depth
     for level in range(1, depth):
         workspace(f"L{level}.amp", f'{level}>%%=ContentBlockByName("L{level + 1}")=%%')
     workspace(f"L{depth}.amp", "bottom")

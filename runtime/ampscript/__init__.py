@@ -8,7 +8,18 @@ imports the compiler, Lark, libcst or black.
 
 from .context import Context
 from .errors import AMPscriptError, RaisedError, ScriptError
+from .limits import LimitExceeded, Limits
 from .variables import Ref, Variables
 from .workspace import Workspace
 
-__all__ = ["AMPscriptError", "Context", "RaisedError", "Ref", "ScriptError", "Variables", "Workspace"]
+__all__ = [
+    "AMPscriptError",
+    "Context",
+    "LimitExceeded",
+    "Limits",
+    "RaisedError",
+    "Ref",
+    "ScriptError",
+    "Variables",
+    "Workspace",
+]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import system_strings
 from .errors import ScriptError
+from .limits import Limits
 from .values import Row
 from .workspace import Workspace
 
@@ -32,7 +33,11 @@ class Context:
       `ampscript.request`); none for emails;
     * ``state``: an SQLite file that keeps the simulator's state (data
       extensions, API objects) across renders and runs; seeded from the
-      workspace the first time (default: in memory, fresh per context).
+      workspace the first time (default: in memory, fresh per context);
+    * ``limits``: what one render may use (`ampscript.limits.Limits`, or a
+      mapping of ampc.json names such as ``{"renderSeconds": 10}``); what
+      is given here changes the workspace's ``ampc.json`` limits, which
+      change the defaults.
     """
 
     def __init__(
@@ -44,6 +49,7 @@ class Context:
         now: _dt.datetime | None = None,
         state: str | Path | None = None,
         request: Any = None,
+        limits: Limits | Mapping[str, Any] | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.subscriber = Row(subscriber if subscriber is not None else self.workspace.subscriber())
@@ -54,6 +60,23 @@ class Context:
         self._render_stack: ExitStack | None = None  # open while a render runs
         # What the latest top-level render recorded besides its output (see Page.render_data).
         self.render_data: dict[str, Any] = {}
+        self._limits_given = limits
+        self._limits: Limits | None = None
+
+    @property
+    def limits(self) -> Limits:
+        """The limits renders on this context run under (see `ampscript.limits`)."""
+        if self._limits is None:
+            given = self._limits_given
+            if isinstance(given, Limits):
+                self._limits = given
+            else:
+                section = self.workspace.settings().get("limits", {})
+                limits = Limits.from_settings(section, f"{self.workspace.path('ampc.json')}: \"limits\"")
+                if given is not None:
+                    limits = Limits.from_settings(given, "Context(limits=...)", base=limits)
+                self._limits = limits
+        return self._limits
 
     def now(self) -> _dt.datetime:
         """Marketing Cloud system time: Central Standard Time (UTC-6) all year, no daylight saving."""

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from .context import Context
 from .errors import AMPscriptError, ScriptError
+from .limits import Budget, Limits
 from .values import to_text
 from .variables import Variables
 
@@ -51,13 +52,21 @@ class Page:
         # leaves it on the context, where callers read it after the render.
         if outer is not None:
             self.render_data: dict[str, Any] = outer.render_data
+            self.budget: Budget = outer.budget
         else:
             self.render_data = context.render_data = {}
+            self.budget = Budget(context.limits)
         self._parts: list[str] = []
+        self._size = 0
+        self._max_size = self.budget.limits.output_characters
 
     def write(self, value: Any) -> None:
         """Output a value as Marketing Cloud prints it."""
-        self._parts.append(to_text(value))
+        text = to_text(value)
+        self._size += len(text)
+        if self._size > self._max_size:
+            raise self.budget.exceeded("output_characters", "the render's output is too large")
+        self._parts.append(text)
 
     @property
     def output(self) -> str:
@@ -88,6 +97,12 @@ def current_page() -> Page:
     if page is None:
         raise ScriptError("this AMPscript function can only be called while a script renders")
     return page
+
+
+def current_budget() -> Budget:
+    """The budget of the render in progress; outside renders, a fresh one under the default limits."""
+    page = _active.get()
+    return page.budget if page is not None else Budget(Limits())
 
 
 def current_context() -> Context:

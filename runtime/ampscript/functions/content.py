@@ -26,6 +26,7 @@ from typing import Any
 
 from ..content import ContentBlock, ContentImage, ContentStore, store_for
 from ..errors import AMPscriptError, ScriptError
+from ..limits import Budget
 from ..registry import ampscript_function
 from ..rendering import calling_location, current_page
 from ..values import to_boolean, to_text
@@ -44,11 +45,6 @@ __all__ = [
     "TreatAsContent",
     "TreatAsContentArea",
 ]
-
-# Content included from content included from ... this deep is taken for a
-# block that includes itself (directly or through others).  Marketing Cloud
-# documents no limit; real templates nest a few levels.
-MAX_CONTENT_DEPTH = 20
 
 # TreatAsContentArea(): "The maximum number of virtual content blocks is 300."
 MAX_VIRTUAL_CONTENT_AREAS = 300
@@ -87,13 +83,14 @@ class _FragmentCache:
         self._fragments: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, source: str, filename: str) -> Any:
+    def get(self, source: str, filename: str, budget: Budget) -> Any:
         key = (filename, hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
         with self._lock:
             fragment = self._fragments.get(key)
             if fragment is not None:
                 self._fragments.move_to_end(key)
                 return fragment
+        budget.charge_compile()
         fragment = _compiler()(source, filename)  # outside the lock: compiling may be slow
         with self._lock:
             self._fragments[key] = fragment
@@ -112,19 +109,24 @@ _fragments = _FragmentCache(FRAGMENT_CACHE_SIZE)
 def render_content(source: str, filename: str, function: str) -> str:
     """Render AMPscript inside the running render (same variables) and return its output."""
     page = current_page()
-    if page.depth >= MAX_CONTENT_DEPTH:
+    budget = page.budget
+    if page.depth >= budget.limits.include_depth:
         chain, outer = [], page
         while outer is not None:
             chain.append(outer.filename)
             outer = outer.outer
-        raise ScriptError(
-            f"{function}(): content is nested more than {MAX_CONTENT_DEPTH} levels deep "
-            f"({' <- '.join(chain[:4])} <- ...)",
-            hint="a content block probably includes itself, directly or through other blocks",
+        error = budget.exceeded(
+            "include_depth",
+            f"{function}(): content is nested more than {budget.limits.include_depth} levels deep "
+            f"({' <- '.join(chain[:4])} <- ...); "
+            "a content block probably includes itself, directly or through other blocks",
         )
+        raise error
+    budget.charge_include()
+    budget.check_time()
     if _is_plain_text(source):
         return source  # nothing to run: skip the compiler
-    fragment = _fragments.get(source, filename)
+    fragment = _fragments.get(source, filename, budget)
     try:
         return fragment.render(page.context)
     except AMPscriptError as error:
