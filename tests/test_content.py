@@ -44,9 +44,9 @@ def compile_calls(monkeypatch):
     calls: list[str] = []
     real = ampc.compiler.compile_source
 
-    def counting(source, filename="<ampscript>"):
+    def counting(source, filename="<ampscript>", **options):
         calls.append(filename)
-        return real(source, filename)
+        return real(source, filename, **options)
 
     monkeypatch.setattr("ampc.fragments.compile_source", counting)
     yield calls

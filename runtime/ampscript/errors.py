@@ -112,11 +112,32 @@ def format_diagnostic(
             where += f":{column}"
     parts = [f"{where}: {severity}: {message}"]
     if source_line is not None and line is not None:
-        shown = source_line.rstrip("\r\n").expandtabs(1)
+        shown, caret = _excerpt(source_line.rstrip("\r\n").expandtabs(1), column)
         gutter = str(line)
         parts.append(f" {gutter} | {shown}")
-        if column is not None:
-            parts.append(f" {' ' * len(gutter)} | {' ' * max(column - 1, 0)}^")
+        if caret is not None:
+            parts.append(f" {' ' * len(gutter)} | {' ' * caret}^")
     if hint:
         parts.append(f"hint: {hint}")
     return "\n".join(parts)
+
+
+# Lines longer than this are shown as a window around the column, so that an
+# error in a long one-line template (or a hostile one) stays readable.
+_LONGEST_SHOWN_LINE = 160
+_WINDOW_BEFORE = 60
+
+
+def _excerpt(text: str, column: int | None) -> tuple[str, int | None]:
+    """The part of a source line to show, and the caret's offset in it (None: no caret)."""
+    caret = max(column - 1, 0) if column is not None else None
+    if len(text) <= _LONGEST_SHOWN_LINE:
+        return text, caret
+    start = max((caret or 0) - _WINDOW_BEFORE, 0)
+    end = start + _LONGEST_SHOWN_LINE
+    shown = text[start:end]
+    if start > 0:
+        shown, caret = "..." + shown, (caret - start + 3 if caret is not None else None)
+    if end < len(text):
+        shown += "..."
+    return shown, caret

@@ -165,7 +165,7 @@ def _compile(arguments: argparse.Namespace) -> int:
 def _run(arguments: argparse.Namespace) -> int:
     source = _read(arguments.file)
     filename = str(arguments.file)
-    module = load_module(compile_source(source, filename), filename)
+    module = load_module(compile_source(source, filename, readable=False), filename)
     subscriber = None
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)
@@ -276,7 +276,7 @@ def _check(arguments: argparse.Namespace) -> int:
     failed = False
     for path in arguments.files:
         try:
-            compile_source(_read(path), str(path))
+            compile_source(_read(path), str(path), readable=False)
         except _Failure:
             failed = True
         except CompileError as error:

@@ -44,6 +44,12 @@ from .errors import CompileError, SourceFile
 # OutputLine() pages: a literal or variable argument is an error).
 _NEEDS_CALL_ARGUMENT = {"output", "outputline"}
 
+# Past these lengths, elseif chains and and/or chains are lowered in groups
+# (`_Generator.long_if_chain`, `_boolean_chain`), so that no length of them
+# nests the Python deeply.
+_BRANCHES_PER_CHAIN = 50
+_OPERANDS_PER_CHAIN = 16
+
 _COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
 # Functions Marketing Cloud itself refuses when it validates an email or a
@@ -78,14 +84,14 @@ def _catalog() -> dict[str, tuple[str, str]]:
     return {name.lower(): (name, category) for name, category in data["functions"].items()}
 
 
-def generate(template: n.Template, problems: list[CompileError] | None = None) -> str:
-    """The formatted Python module for a parsed template, or raise CompileError.
+def generate(template: n.Template, problems: list[CompileError] | None = None, *, readable: bool = True) -> str:
+    """The Python module for a parsed template (black-formatted if `readable`), or raise CompileError.
 
     `problems` already found (by the parser) are reported together with the
     generator's own.
     """
-    module = _Generator(template, problems).module()
-    return format_python(module.code)
+    code = _Generator(template, problems).module().code
+    return format_python(code) if readable else code
 
 
 def format_python(code: str) -> str:
@@ -108,6 +114,7 @@ class _Generator:
         self.uses_decimal = False
         self.spellings: dict[str, str] = {}
         self.last_marker: tuple[int, int] | None = None
+        self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
 
     # ---- module ------------------------------------------------------------------
 
@@ -181,7 +188,9 @@ class _Generator:
         statements = []
         for node in nodes:
             statement = self.statement(node)
-            if statement is not None:
+            if isinstance(statement, cst.FlattenSentinel):
+                statements.extend(statement.nodes)
+            elif statement is not None:
                 statements.append(statement)
         return statements or [cst.SimpleStatementLine([cst.Pass()])]
 
@@ -204,21 +213,63 @@ class _Generator:
             return self.for_statement(node, marker)
         raise AssertionError(f"unknown node {node!r}")
 
-    def if_statement(self, node: n.If, marker: list[cst.EmptyLine]) -> cst.If:
-        # Lower in source order (so markers follow the source), then chain from
-        # the last branch backwards: each elif is the previous branch's orelse.
+    def if_statement(self, node: n.If, marker: list[cst.EmptyLine]) -> cst.If | cst.FlattenSentinel:
+        # Lower in source order (so markers follow the source).
         lowered = []
         for index, branch in enumerate(node.branches):
             lines = marker if index == 0 else self.marker(branch.span)
             test = self.condition(branch.condition)
-            lowered.append((lines, test, cst.IndentedBlock(self.block(branch.body))))
+            lowered.append((lines, test, self.block(branch.body)))
+        else_body = self.block(node.else_body) if node.else_body is not None else None
+        if len(lowered) <= _BRANCHES_PER_CHAIN:
+            return self.if_chain(lowered, else_body)
+        return self.long_if_chain(lowered, else_body)
+
+    @staticmethod
+    def if_chain(lowered: list, else_body: list[cst.BaseStatement] | None) -> cst.If:
+        """``if``/``elif``/``else``, chained from the last branch backwards (each elif is an orelse)."""
         orelse: cst.If | cst.Else | None = None
-        if node.else_body is not None:
-            orelse = cst.Else(body=cst.IndentedBlock(self.block(node.else_body)))
+        if else_body is not None:
+            orelse = cst.Else(body=cst.IndentedBlock(else_body))
         for lines, test, body in reversed(lowered):
-            orelse = cst.If(test=test, body=body, orelse=orelse, leading_lines=lines)
+            orelse = cst.If(test=test, body=cst.IndentedBlock(body), orelse=orelse, leading_lines=lines)
         assert isinstance(orelse, cst.If)
         return orelse
+
+    def long_if_chain(self, lowered: list, else_body: list[cst.BaseStatement] | None) -> cst.FlattenSentinel:
+        """An if with very many elseif branches, as consecutive flat ``if`` chains.
+
+        Python nests every ``elif`` inside the one before while parsing and
+        compiling, so thousands of them exhaust its stack.  Instead, each
+        group of branches is an ``if`` chain of its own, and a flag says
+        whether a branch has been taken yet:
+
+            elseif_pending_1 = True
+            if <condition 1>:
+                elseif_pending_1 = False
+                <body 1>
+            elif <condition 2>: ...
+            if not elseif_pending_1:      (groups after the first)
+                pass
+            elif <condition 51>: ...
+            if elseif_pending_1:
+                <else body>
+
+        Conditions are still evaluated in order and only until one is true.
+        """
+        self.long_chains += 1
+        flag = cst.Name(f"elseif_pending_{self.long_chains}")
+        clear = self.simple(self.assign(flag, cst.Name("False")))
+        statements: list[cst.BaseStatement] = [self.simple(self.assign(flag, cst.Name("True")))]
+        for start in range(0, len(lowered), _BRANCHES_PER_CHAIN):
+            group = [(lines, test, [clear, *body]) for lines, test, body in lowered[start:start + _BRANCHES_PER_CHAIN]]
+            if start:
+                not_pending = cst.UnaryOperation(cst.Not(), flag)
+                group.insert(0, ([], not_pending, [cst.SimpleStatementLine([cst.Pass()])]))
+            statements.append(self.if_chain(group, None))
+        if else_body is not None:
+            statements.append(cst.If(test=flag, body=cst.IndentedBlock(else_body)))
+        return cst.FlattenSentinel(statements)
 
     def for_statement(self, node: n.For, marker: list[cst.EmptyLine]) -> cst.For:
         helper = "for_downto" if node.descending else "for_to"
@@ -268,10 +319,7 @@ class _Generator:
         if isinstance(node, n.Logical):
             operator = cst.And() if node.operator == "and" else cst.Or()
             operands = [_parenthesize(self.condition(operand)) for operand in node.operands]
-            result = operands[0]
-            for operand in operands[1:]:
-                result = cst.BooleanOperation(result, operator, operand)
-            return result
+            return _boolean_chain(operator, operands)
         raise AssertionError(f"unknown expression {node!r}")
 
     def number(self, node: n.NumberLiteral) -> cst.BaseExpression:
@@ -409,6 +457,25 @@ def _is_boolean(expression: n.Expression) -> bool:
         spec = lookup(expression.name)
         return spec is not None and spec.returns_boolean
     return isinstance(expression, (n.Comparison, n.Not, n.Logical, n.BooleanLiteral))
+
+
+def _boolean_chain(operator: cst.And | cst.Or, operands: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """``a and b and c ...``; past `_OPERANDS_PER_CHAIN` operands, parenthesized groups of chains.
+
+    libcst nests a chain one level per operand, so thousands of operands
+    would exhaust the stack; grouping keeps the nesting logarithmic, and
+    ``and``/``or`` are associative, so evaluation order and short-circuiting
+    are unchanged.
+    """
+    while len(operands) > _OPERANDS_PER_CHAIN:
+        operands = [
+            _parenthesize(_boolean_chain(operator, operands[start:start + _OPERANDS_PER_CHAIN]))
+            for start in range(0, len(operands), _OPERANDS_PER_CHAIN)
+        ]
+    result = operands[0]
+    for operand in operands[1:]:
+        result = cst.BooleanOperation(result, operator, operand)
+    return result
 
 
 def _parenthesize(expression: cst.BaseExpression) -> cst.BaseExpression:

@@ -14,13 +14,36 @@ from ampscript.errors import AMPscriptError
 
 from .codegen import generate
 from .errors import CompileError, SourceFile
+from .nesting import check_nesting
 from .parser import parse
 
 
-def compile_source(source: str, filename: str = "<ampscript>") -> str:
-    """Compile AMPscript source into the source of a Python module (black-formatted)."""
+def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool = True) -> str:
+    """Compile AMPscript source into the source of a Python module.
+
+    The passes: parse (syntax and structure), check (nesting depth), emit
+    (code generation, which also checks calls).  Every problem found is
+    reported together in one `CompileError`.
+
+    `readable` formats the module with black, for people to read (``ampc
+    compile``, this function's default).  What is compiled only to be run
+    (`render`, ``ampc run``/``serve``, content rendered at run time) skips
+    it: black costs far more than the rest of compiling, and the module
+    behaves the same either way.
+    """
     problems: list[CompileError] = []
-    return generate(parse(source, filename, problems), problems)
+    try:
+        template = parse(source, filename, problems)
+        if not check_nesting(template, problems):
+            raise CompileError.collect(problems)
+        return generate(template, problems, readable=readable)
+    except RecursionError:
+        # The nesting check keeps the recursive passes far from Python's
+        # limit; this is the last line of defence, not the plan.
+        raise SourceFile(filename, source).error(
+            "the script is nested too deeply to compile", 1, 1,
+            hint="split deeply nested code into content blocks or intermediate variables",
+        ) from None
 
 
 def load_module(python_source: str, filename: str = "<ampscript>") -> types.ModuleType:
@@ -50,7 +73,7 @@ def render(
 
     Runtime errors come back with the AMPscript line and the source excerpt.
     """
-    module = load_module(compile_source(source, filename), filename)
+    module = load_module(compile_source(source, filename, readable=False), filename)
     if context is None:
         context = Context(workspace=workspace, subscriber=subscriber)
     try:

@@ -18,7 +18,7 @@ class Fragment:
 
     def __init__(self, source: str, filename: str) -> None:
         self.file = SourceFile(filename, source)
-        self._module = load_module(compile_source(source, filename), filename)
+        self._module = load_module(compile_source(source, filename, readable=False), filename)
 
     def render(self, context: Context | None = None) -> str:
         """Render in the running render's variable scope (same context) and return the output."""

@@ -22,7 +22,8 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import nodes as n
@@ -299,8 +300,13 @@ def _unquote(literal: str) -> str:
 
 
 @v_args(meta=True)
-class _ToChunks(Transformer):
-    """Builds AST nodes bottom-up; returns the flat list of chunks."""
+class _ToChunks(Transformer_NonRecursive):
+    """Builds AST nodes bottom-up; returns the flat list of chunks.
+
+    Non-recursive, so that no nesting depth, however deep, can exhaust
+    Python's stack here; the nesting limits are checked afterwards
+    (`ampc.nesting`), with errors at the construct that goes too deep.
+    """
 
     def __init__(self, file: SourceFile):
         super().__init__()
