@@ -25,21 +25,60 @@ in ``ampc.json``::
   page above), so the default is ``utf-8`` and ``windows-1252`` imitates an
   older account.
 
+Beside ``timeout``, two render limits (`ampscript.limits`, ``"limits"`` in
+ampc.json) bound one request as a whole:
+
+* ``httpRequestSeconds`` (default 30, the 30-second timeout Marketing Cloud
+  documents above): connecting, every redirect and reading the whole body,
+  so a server that sends one byte a second cannot hold a render.  Never past
+  the render's own deadline (``renderSeconds``).  The body is streamed and
+  the clock checked between chunks; each connect, read and write waits at
+  most ``timeout`` and at most the time left; and a watchdog shuts the
+  request's sockets at the deadline, which ends a read or write that is
+  still blocked, e.g. on a server trickling its headers.  Running out is a
+  request without an answer (`RequestFailed`, which HTTPGet's
+  continueOnError and HTTPPost2's exceptionOnError handle as Marketing
+  Cloud's own timeout), unless it was the render's deadline: then the
+  render stops with its ``renderSeconds`` `LimitExceeded`.  (The system's
+  name resolution is not bounded by either: Python cannot interrupt it.)
+* ``httpResponseBytes`` (default 10,000,000): the body of one response.  A
+  Content-Length over it is refused before reading anything; otherwise the
+  bytes are counted as they arrive and the connection is dropped once over.
+  A compressed body (``gzip`` or ``deflate``, the codings ampc asks for) is
+  counted after decoding, decoded a slice at a time so a small "zip bomb"
+  never takes more memory than the limit, and its compressed bytes are
+  bounded by the same number.  A body in a coding the script asked for with
+  its own Accept-Encoding header (``br``...) is passed on undecoded, as
+  .NET's HttpWebRequest does without automatic decompression (choice).
+  Going over is a `LimitExceeded`: a refusal about this machine's settings.
+
 Only http and https URLs are accepted.  Refusals are `ScriptError`s even
 where a script asked to continue on error: they are about this machine's
-settings, not about the remote server.
+settings, not about the remote server.  That includes a response over
+``httpResponseBytes`` (Marketing Cloud documents no such limit, so it is a
+local one and says how to raise it), while running out of
+``httpRequestSeconds`` is a request without an answer, as a timeout is on
+Marketing Cloud.
 """
 
 from __future__ import annotations
 
 import codecs
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from .errors import ScriptError
+from .limits import Budget
+from .rendering import current_budget
 from .workspace import Workspace
 
 DEFAULT_TIMEOUT = 30.0
@@ -47,10 +86,18 @@ DEFAULT_CHARSET = "utf-8"
 # Marketing Cloud runs on .NET, whose HttpWebRequest follows up to 50 redirects.
 MAX_REDIRECTS = 50
 _STANDARD_PORTS = {"http": 80, "https": 443}
+# The codings ampc decodes itself, a bounded slice at a time (httpx would also
+# ask for br and zstd when their optional packages are installed).
+ACCEPT_ENCODING = "gzip, deflate"
+_DECODE_SLICE = 64 * 1024  # at most this much decoded output per decompress call
 
 
 class RequestFailed(Exception):
     """The request got no HTTP answer (refused, unreachable, timed out, too many redirects)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -178,32 +225,244 @@ def send(
     *,
     headers: list[tuple[str, str]] | None = None,
     body: bytes | None = None,
+    budget: Budget | None = None,
 ) -> Reply:
-    """Send one request, following redirects to allowed hosts only; raise RequestFailed without an answer."""
+    """Send one request, following redirects to allowed hosts only; raise RequestFailed without an answer.
+
+    `budget` is the render's (default: the running render's); its limits
+    bound the request's total time and its response's size (module docstring).
+    """
     check_allowed(url, settings, function)
-    timeout = httpx.Timeout(settings.timeout)
+    budget = budget if budget is not None else current_budget()
+    budget.check_time()
+    deadline = _Deadline(budget)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(follow_redirects=False, headers={"Accept-Encoding": ACCEPT_ENCODING}) as client:
             request = client.build_request(method, url, headers=headers, content=body)
             for _ in range(MAX_REDIRECTS + 1):
-                response = client.send(request)
-                if response.next_request is None:
-                    return _reply(response, settings)
-                request = response.next_request
+                deadline.arm(request, settings.timeout)
+                response = client.send(request, stream=True)
+                try:
+                    if response.next_request is None:
+                        return _reply(response, settings, budget, deadline, function, url)
+                    request = response.next_request  # the redirect's own body is not read
+                finally:
+                    response.close()
                 check_allowed(str(request.url), settings, function)
             raise RequestFailed(f"more than {MAX_REDIRECTS} redirects")
     except httpx.InvalidURL as error:
         raise ScriptError(f"{function}(): invalid URL {url!r}: {error}") from None
+    except _OutOfTime:
+        raise deadline.failure(function, url) from None
     except httpx.TimeoutException:
+        if deadline.passed() or deadline.bounded_hop:  # the wait was cut to the time left: it is over
+            raise deadline.failure(function, url) from None
         raise RequestFailed(f"no answer within {settings.timeout:g} seconds (the timeout)") from None
     except httpx.HTTPError as error:
+        if deadline.passed():  # the watchdog shut the socket under a blocked read or write
+            raise deadline.failure(function, url) from None
         raise RequestFailed(str(error) or type(error).__name__) from None
+    finally:
+        deadline.disarm()
 
 
-def _reply(response: httpx.Response, settings: HttpSettings) -> Reply:
+class _OutOfTime(Exception):
+    """The request's deadline passed between two chunks."""
+
+
+class _Deadline:
+    """When one request must be over (its own limit or the render's, the sooner), and its watchdog.
+
+    Every connect, read and write waits at most the time left (and at most
+    ``timeout``), and the body is read a chunk at a time with the clock
+    checked between chunks; what neither covers (a server trickling its
+    headers a byte at a time, a read already waiting when the deadline
+    comes) the watchdog ends: at the deadline it shuts down the sockets the
+    request opened, so the blocked call returns at once with an error.
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.limit = budget.limits.http_request_seconds
+        started = time.monotonic()
+        self.at = min(started + self.limit, budget.deadline)
+        self.render_first = budget.deadline <= started + self.limit
+        self.bounded_hop = False  # the current hop's waits were cut to the time left
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._fired = False
+        self._timer = threading.Timer(max(self.at - started, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self._fired or self.left() <= 0
+
+    def check(self) -> None:
+        if self.left() <= 0:
+            raise _OutOfTime
+
+    def arm(self, request: httpx.Request, timeout: float) -> None:
+        """Give the next hop its timeouts (the setting, cut to the time left) and the socket tracer."""
+        left = self.left()
+        if left <= 0:
+            raise _OutOfTime
+        self.bounded_hop = left < timeout
+        request.extensions["timeout"] = httpx.Timeout(min(timeout, left)).as_dict()
+        request.extensions["trace"] = self._trace
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        # httpcore's "trace" extension reports each new connection's stream
+        # (https://www.encode.io/httpcore/extensions/#trace).
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            fired = self._fired
+        if fired:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def disarm(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
+
+    def failure(self, function: str, url: str) -> Exception:
+        """What running out means: the render's LimitExceeded, or a request without an answer."""
+        if self.render_first:
+            return self.budget.exceeded(
+                "render_seconds", f"the render took too long: {function}() was still waiting for {url!r}"
+            )
+        limits = self.budget.limits
+        return RequestFailed(
+            f"no complete answer within {self.limit:g} seconds (limit httpRequestSeconds = {self.limit:g})",
+            hint=limits.describe("http_request_seconds"),
+        )
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut a socket down under whatever thread is blocked on it (its owner closes it later)."""
+    try:
+        # The plain socket call, also for a TLS socket: SSLSocket.shutdown would
+        # drop its TLS state under the reading thread.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:  # already closed, or never connected
+        pass
+
+
+class _Decoder:
+    """Decodes a Content-Encoding a bounded slice at a time (gzip, deflate; others pass through)."""
+
+    def __init__(self, content_encoding: str | None) -> None:
+        codings = [part.strip().lower() for part in (content_encoding or "").split(",")]
+        codings = [coding for coding in codings if coding and coding != "identity"]
+        self.coding = codings[0] if len(codings) == 1 else None
+        self._raw_deflate = False
+        self._zlib: Any = None
+        if self.coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        self._started = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            if data:
+                yield data
+            return
+        try:
+            yield from self._inflate(data)
+        except zlib.error:
+            if self.coding == "deflate" and not self._started and not self._raw_deflate:
+                # Some servers send raw deflate without the zlib header (RFC 9110 says zlib).
+                self._raw_deflate = True
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                yield from self.decode(data)
+                return
+            raise RequestFailed(f"the response's {self.coding} body is corrupt") from None
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
+        pending = data
+        while not self._zlib.eof:
+            piece = self._zlib.decompress(pending, _DECODE_SLICE)
+            pending = self._zlib.unconsumed_tail
+            if piece:
+                self._started = True
+                yield piece
+            if not pending and len(piece) < _DECODE_SLICE:  # a full slice may leave output pending
+                break
+
+    def flush(self) -> Iterator[bytes]:
+        if self._zlib is None:
+            return
+        try:
+            rest = self._zlib.flush(_DECODE_SLICE)
+        except zlib.error:
+            raise RequestFailed(f"the response's {self.coding} body is corrupt") from None
+        if rest:
+            yield rest
+
+
+def _read_body(
+    response: httpx.Response, budget: Budget, deadline: _Deadline, function: str, url: str
+) -> bytes:
+    """The whole (decoded) body, within httpResponseBytes and the deadline."""
+    limit = budget.limits.http_response_bytes
+
+    def too_large(size: str) -> Exception:
+        return budget.exceeded(
+            "http_response_bytes", f"{function}(): the response from {url!r} is too large ({size})"
+        )
+
+    declared = response.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(f"Content-Length {int(declared):,} bytes")
+    decoder = _Decoder(response.headers.get("content-encoding"))
+    parts: list[bytes] = []
+    received = decoded = 0
+    for chunk in response.iter_raw():
+        received += len(chunk)
+        if received > limit:
+            raise too_large(f"more than {limit:,} bytes received")
+        for piece in decoder.decode(chunk):
+            decoded += len(piece)
+            if decoded > limit:
+                raise too_large(f"more than {limit:,} bytes once decoded")
+            parts.append(piece)
+        deadline.check()
+    for piece in decoder.flush():
+        decoded += len(piece)
+        if decoded > limit:
+            raise too_large(f"more than {limit:,} bytes once decoded")
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def _reply(
+    response: httpx.Response,
+    settings: HttpSettings,
+    budget: Budget,
+    deadline: _Deadline,
+    function: str,
+    url: str,
+) -> Reply:
     codec = charset_of(response.headers.get("content-type")) or settings.charset
     # Bytes the charset cannot decode become U+FFFD, as .NET's decoders do.
-    body = response.content.decode(codec, errors="replace")
+    body = _read_body(response, budget, deadline, function, url).decode(codec, errors="replace")
     # The raw list keeps the server's spelling of each name and repeated headers (Set-Cookie).
     headers = tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers.raw)
     return Reply(response.status_code, response.reason_phrase, headers, body)

@@ -14,6 +14,14 @@ Names are case-insensitive (query and form parameters, headers, cookies), as
 in the ASP.NET collections Marketing Cloud reads them from; a parameter sent
 more than once reads as its values joined by commas, as .NET joins them.
 
+What a script puts in a response header cannot split the response:
+Redirect()'s URL is stored as the Location header will carry it
+(`safe_location`), and `ampc serve` passes every other header value through
+`safe_header_value`.  Control characters are percent-encoded, as ASP.NET
+(Marketing Cloud's platform) encodes them in outgoing headers by default,
+"CR and LF ... are encoded as %0d and %0a"
+(https://learn.microsoft.com/en-us/dotnet/api/system.web.configuration.httpruntimesection.enableheaderchecking).
+
 CloudPagesURL() links carry their parameters in one encrypted ``qs`` query
 parameter.  `encode_query_string` / `decode_query_string` are the local
 codec: AES-GCM (as the reference says Marketing Cloud uses) under a key from
@@ -28,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -101,7 +110,8 @@ class Response:
         self.cookies: dict[str, str] = {}
 
     def redirect(self, url: str, status: int = 302) -> None:
-        self.status, self.location = status, url
+        """Answer with a redirect; `location` keeps the URL as the Location header sends it (`safe_location`)."""
+        self.status, self.location = status, safe_location(url)
 
     @property
     def is_redirect(self) -> bool:
@@ -192,6 +202,39 @@ class Request:
 
     def __repr__(self) -> str:
         return f"Request({self.method!r}, {self.url!r})"
+
+
+# Characters that would end or corrupt a header line: C0 controls (CR, LF, NUL...) and DEL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# In a URL, spaces and characters beyond ASCII are percent-encoded too (as UTF-8), as browsers
+# encode them before following it.
+_NOT_URL_SAFE = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "replace"))
+
+
+def safe_location(url: str) -> str:
+    """A redirect URL fit for the Location header: control characters, spaces and non-ASCII percent-encoded.
+
+    Blanks around the URL are dropped first, as browsers drop them.  (choice)
+    Encoding rather than refusing: "%0D%0A" keeps the injected text inside
+    the one header line, as ASP.NET's header checking does, and the page's
+    own mistake still shows in the browser's address bar.
+    """
+    return _NOT_URL_SAFE.sub(_percent, url.strip())
+
+
+def safe_header_value(value: str) -> str:
+    """A header value that cannot split the response (for headers and cookies a page sets).
+
+    Blanks around it are dropped, control characters (tab too) percent-encoded,
+    and characters beyond Latin-1, which an HTTP/1.1 header cannot carry,
+    percent-encoded as UTF-8.
+    """
+    text = _CONTROL.sub(_percent, value.strip(" \t"))
+    return re.sub(r"[^\x00-\xff]+", _percent, text)
 
 
 def _is_urlencoded(content_type: str) -> bool:

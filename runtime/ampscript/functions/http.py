@@ -20,9 +20,18 @@ contradicted by scripts that work in Marketing Cloud, chosen:
   Content-Length header pairs (Marketing Cloud sets those itself).  Header
   pairs and bodies are sent as given; the body is encoded in the charset
   that the content-type argument names, else UTF-8.
-* An "error" is a request without an answer (refused, timed out) or an
-  answer with status 400 or above (Marketing Cloud's .NET client raises
-  "The remote server returned an error: (404) Not Found." for those).
+* An "error" is a request without an answer (refused, timed out, or over
+  ``httpRequestSeconds``: connecting, redirects and the body, default 30
+  seconds as Marketing Cloud's timeout) or an answer with status 400 or
+  above (Marketing Cloud's .NET client raises "The remote server returned
+  an error: (404) Not Found." for those).
+* A response body over ``httpResponseBytes`` (default 10,000,000) stops the
+  script with a `LimitExceeded` even where the script asked to continue on
+  error (choice): it is a limit of this machine, not an answer of the remote
+  server, like the allow-list's refusals.  A request still waiting when the
+  render's own ``renderSeconds`` run out stops the render the same way.
+  (Both limits: `ampscript.limits`; how they are enforced:
+  `ampscript.http_client`.)
 * HTTPGet(url, continueOnError, allowEmptyContent, @status): on error it
   stops the script unless continueOnError is true; then it returns an empty
   string and sets @status to -1 (no URL) or -2 (request error).  Empty
@@ -62,7 +71,7 @@ from .. import http_client
 from ..errors import RaisedError, ScriptError
 from ..http_client import HttpSettings, Reply, RequestFailed, charset_of
 from ..registry import ampscript_function
-from ..rendering import current_context
+from ..rendering import current_budget, current_context
 from ..values import Row, Rowset, to_boolean, to_int, to_text
 from ..variables import Ref
 
@@ -107,8 +116,8 @@ def _header_pairs(values: Sequence[Any], function: str) -> list[tuple[str, str]]
     return pairs
 
 
-def _failure(function: str, url: str, detail: str) -> ScriptError:
-    return ScriptError(f"{function}() failed for {url!r}: {detail}")
+def _failure(function: str, url: str, detail: str, hint: str | None = None) -> ScriptError:
+    return ScriptError(f"{function}() failed for {url!r}: {detail}", hint=hint)
 
 
 def _status_detail(reply: Reply) -> str:
@@ -151,9 +160,9 @@ def HTTPGet(
         raise ScriptError(f"HTTPGet() expects 0, 1 or 2 for enumAllowEmptyContent, got {empty_mode}")
     address = to_text(url).strip()
 
-    def fail(code: int, detail: str) -> str:
+    def fail(code: int, detail: str, hint: str | None = None) -> str:
         if not keep_going:
-            raise _failure("HTTPGet", address, detail)
+            raise _failure("HTTPGet", address, detail, hint)
         _set(status, code)
         return ""
 
@@ -162,7 +171,7 @@ def HTTPGet(
     try:
         reply = http_client.send("GET", address, _settings(), "HTTPGet")
     except RequestFailed as error:
-        return fail(REQUEST_ERROR, str(error))
+        return fail(REQUEST_ERROR, str(error), error.hint)
     if not reply.ok:
         return fail(REQUEST_ERROR, _status_detail(reply))
     if reply.body == "":
@@ -186,7 +195,7 @@ def HTTPPost(url: Any, content_type: Any, payload: Any, response: Ref | None = N
     try:
         reply = _post("HTTPPost", address, content_type, payload, headers)
     except RequestFailed as error:
-        raise _failure("HTTPPost", address, str(error)) from None
+        raise _failure("HTTPPost", address, str(error), error.hint) from None
     if not reply.ok:
         raise _failure("HTTPPost", address, _status_detail(reply))
     _set(response, reply.body)
@@ -201,10 +210,11 @@ def _finish(
     raise_on_error: bool,
     response: Ref | None,
     response_headers: Ref | None,
+    hint: str | None = None,
 ) -> int:
     """Fill HTTPPost2-style outputs and return the status (or raise, as the script asked)."""
     if problem is not None and raise_on_error:
-        raise _failure(function, address, problem)
+        raise _failure(function, address, problem, hint)
     _set(response, reply.body if reply is not None else "")
     _set(response_headers, _headers_rowset(reply))
     return reply.status if reply is not None else REQUEST_ERROR
@@ -227,15 +237,17 @@ def HTTPPost2(
     try:
         reply = _post("HTTPPost2", address, content_type, payload, headers)
     except RequestFailed as error:
-        return _finish("HTTPPost2", address, None, str(error), raise_on_error, response, response_headers)
+        return _finish(
+            "HTTPPost2", address, None, str(error), raise_on_error, response, response_headers, error.hint
+        )
     problem = None if reply.ok else _status_detail(reply)
     return _finish("HTTPPost2", address, reply, problem, raise_on_error, response, response_headers)
 
 
 def _retry_pause(retry: int) -> None:
     """Wait before retry number `retry` (1-based): the first at once, later ones 1 to 4 seconds."""
-    if retry > 1:
-        time.sleep(random.uniform(1.0, 4.0))
+    if retry > 1:  # never past the render's deadline: the next attempt would stop the render anyway
+        time.sleep(min(random.uniform(1.0, 4.0), current_budget().seconds_left()))
 
 
 def _worth_retrying(reply: Reply | None) -> bool:
@@ -267,12 +279,12 @@ def HTTPPostWithRetry(
     for attempt in range(1, attempts + 1):
         if attempt > 1:
             _retry_pause(attempt - 1)
-        reply, problem = None, None
+        reply, problem, hint = None, None, None
         try:
             reply = _post("HTTPPostWithRetry", address, content_type, payload, headers)
             problem = None if reply.ok else _status_detail(reply)
         except RequestFailed as error:
-            problem = str(error)
+            problem, hint = str(error), error.hint
         if problem is None or not _worth_retrying(reply):
             break
     if problem is not None and wants_reschedule:
@@ -284,4 +296,6 @@ def HTTPPostWithRetry(
         )
     if problem is not None and reply is None:
         problem = f"{problem} after {attempt} attempt(s)"
-    return _finish("HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_headers)
+    return _finish(
+        "HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_headers, hint
+    )
