@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from ampscript import ScriptError
+from ampscript import ScriptError, Workspace
 from ampscript.data_extensions import DataExtensionSpec, DataExtensionStore, FieldSpec
 
 
@@ -136,7 +136,7 @@ def test_seeding_from_csv_and_schema(tmp_path):
     )
     (folder / "Plain.csv").write_text("Name,City\nAna,Lisboa\n", encoding="utf-8")
     store = DataExtensionStore(sqlite3.connect(":memory:", isolation_level=None))
-    store.seed_from_folder(folder)
+    store.seed_from_folder(Workspace(tmp_path))
     orders = store.rows("orders-key")  # by customer key too
     assert [r["Total"] for r in orders] == [Decimal("19.99"), None]
     assert store.rows("plain")[0] == {"Name": "Ana", "City": "Lisboa"}
@@ -149,5 +149,5 @@ def test_a_bad_csv_row_is_reported_with_its_line(tmp_path):
     (folder / "N.schema.json").write_text(json.dumps({"fields": [{"name": "K"}, {"name": "V", "type": "Number"}]}))
     store = DataExtensionStore(sqlite3.connect(":memory:", isolation_level=None))
     with pytest.raises(ScriptError, match=r"N.csv:3: invalid value 'x'"):
-        store.seed_from_folder(folder)
+        store.seed_from_folder(Workspace(tmp_path))
     assert not store.exists("N")

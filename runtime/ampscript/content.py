@@ -48,10 +48,18 @@ Marketing Cloud puts in the ``<img>`` tag, is the ``id``).
 
 Files are read once per path and modification time, and compiled AMPscript
 is cached by its text (`ampscript.functions.content`).
+
+Everything here is read through the workspace (`ampscript.workspace`): the
+folder walk, ``index.json`` and the files it names, and each block's text.
+A file or folder under ``Content/`` that is a symbolic link leading outside
+the workspace is an error naming it as soon as content is first used
+(choice: the store cannot tell what it would otherwise be called); links
+that stay inside work.  Hidden files and folders (``.git``) are not content.
 """
 
 from __future__ import annotations
 
+import posixpath
 import threading
 import weakref
 from collections.abc import Iterable
@@ -77,8 +85,7 @@ class ContentBlock:
     name: str  # "Content Builder/Emails/Footer", as declared or derived from the path
     key: str
     id: str
-    path: Path
-    display_name: str  # the file as errors show it: "Content/Emails/Footer.amp"
+    display_name: str  # the file's name inside the workspace, read and shown: "Content/Emails/Footer.amp"
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ class ContentStore:
         self._blocks_by_id = _Lookup("content block", _normalize_key)
         self._images_by_key = _Lookup("image", _normalize_key)
         self._images_by_id = _Lookup("image", _normalize_key)
-        if self.folder.is_dir():
+        if workspace.is_dir(CONTENT_FOLDER):
             self._load()
 
     # ---- lookups ---------------------------------------------------------------------
@@ -159,27 +166,26 @@ class ContentStore:
 
     def source(self, block: ContentBlock) -> str:
         """The block's AMPscript text (re-read only when the file changes)."""
-        return read_content_file(block.path, block.display_name)
+        return read_content_file(self.workspace, block.display_name)
 
     # ---- loading ---------------------------------------------------------------------
 
     def _load(self) -> None:
-        blocks: dict[Path, ContentBlock] = {}
-        images: dict[Path, ContentImage] = {}
-        for path in sorted(self.folder.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            suffix = path.suffix.lower()
-            relative = path.relative_to(self.folder).as_posix()
-            if suffix in BLOCK_EXTENSIONS:
-                stem = path.stem
-                blocks[path] = ContentBlock(
-                    str(PurePosixPath(relative).with_suffix("")), stem, stem, path, self._display(path)
-                )
-            elif suffix in IMAGE_EXTENSIONS:
-                images[path] = ContentImage(path.stem, path.stem, path.stem, path.stem, self._display(path))
+        # Keyed by the file's name inside the workspace ("Content/Emails/Footer.amp").
+        blocks: dict[str, ContentBlock] = {}
+        images: dict[str, ContentImage] = {}
+        found = self.workspace.files(
+            CONTENT_FOLDER, BLOCK_EXTENSIONS + IMAGE_EXTENSIONS, recursive=True, hidden=False
+        )
+        for file in found:
+            path = PurePosixPath(file)
+            if path.suffix.lower() in BLOCK_EXTENSIONS:
+                name = str(path.relative_to(CONTENT_FOLDER).with_suffix(""))
+                blocks[file] = ContentBlock(name, path.stem, path.stem, file)
+            else:
+                images[file] = ContentImage(path.stem, path.stem, path.stem, path.stem, file)
         extra_images: list[ContentImage] = []
-        if (self.folder / INDEX_FILE).is_file():
+        if self.workspace.is_file(CONTENT_FOLDER, INDEX_FILE):
             self._apply_index(blocks, images, extra_images)
         for block in blocks.values():
             self._blocks_by_name.add(block.name, block)
@@ -189,16 +195,13 @@ class ContentStore:
             self._images_by_key.add(image.key, image)
             self._images_by_id.add(image.id, image)
 
-    def _display(self, path: Path) -> str:
-        return path.relative_to(self.workspace.root).as_posix()
-
     def _apply_index(
         self,
-        blocks: dict[Path, ContentBlock],
-        images: dict[Path, ContentImage],
+        blocks: dict[str, ContentBlock],
+        images: dict[str, ContentImage],
         extra_images: list[ContentImage],
     ) -> None:
-        where = f"{self._display(self.folder / INDEX_FILE)}"
+        where = f"{CONTENT_FOLDER}/{INDEX_FILE}"
         index = self.workspace.read_json(CONTENT_FOLDER, INDEX_FILE)
         if not isinstance(index, dict) or set(index) - {"blocks", "images"}:
             raise ScriptError(f'{where}: expected a JSON object with "blocks" and/or "images" lists')
@@ -213,7 +216,6 @@ class ContentStore:
                 _text(entry.get("name", default.name)),
                 _text(entry.get("key", default.key)),
                 _text(entry.get("id", default.id)),
-                path,
                 default.display_name,
             )
         for entry in _entries(index.get("images", []), f'{where}: "images"'):
@@ -222,7 +224,9 @@ class ContentStore:
                 raise ScriptError(
                     f'{where}: an image needs a "src" (its URL) or a "file" under {CONTENT_FOLDER}/'
                 )
-            stem = path.stem if path is not None else _text(entry.get("key", entry.get("id", "")))
+            stem = (
+                PurePosixPath(path).stem if path is not None else _text(entry.get("key", entry.get("id", "")))
+            )
             key = _text(entry.get("key", stem))
             title = _text(entry.get("title", stem))
             image = ContentImage(
@@ -230,24 +234,31 @@ class ContentStore:
                 _text(entry.get("id", key)),
                 title,
                 _text(entry.get("alt", title)),
-                _text(entry["src"]) if "src" in entry else self._display(path),
+                _text(entry["src"]) if "src" in entry else path,
             )
             if path is not None:
                 images[path] = image
             else:
                 extra_images.append(image)
 
-    def _indexed_file(self, entry: dict, where: str, *, required: bool) -> Path | None:
+    def _indexed_file(self, entry: dict, where: str, *, required: bool) -> str | None:
+        """The name inside the workspace of the file an index entry describes ("Content/Emails/Footer.amp")."""
         if "file" not in entry:
             if required:
                 raise ScriptError(
                     f'{where}: every block needs the "file" it describes (relative to {CONTENT_FOLDER}/)'
                 )
             return None
-        path = self.workspace.path(CONTENT_FOLDER, _text(entry["file"]))
-        if not path.is_file():
-            raise ScriptError(f"{where}: no file {self._display(path)!r}")
-        return path
+        file = _text(entry["file"])
+        try:
+            self.workspace.path(CONTENT_FOLDER, file)  # refuses a name that leaves the workspace
+        except ScriptError as error:
+            raise ScriptError(f"{where}: {error.message}", hint=error.hint) from None
+        # The name as the folder walk spells it: '/' between folders, no '.' or '..'.
+        name = posixpath.normpath(posixpath.join(CONTENT_FOLDER, file.replace("\\", "/")))
+        if not self.workspace.is_file(name):
+            raise ScriptError(f"{where}: no file {name!r}")
+        return name
 
 
 def _entries(items: Any, where: str) -> Iterable[dict]:
@@ -271,7 +282,7 @@ def _describe_image(image: ContentImage) -> str:
 # ---- caches --------------------------------------------------------------------------
 
 _stores: weakref.WeakKeyDictionary[Workspace, ContentStore] = weakref.WeakKeyDictionary()
-_files: dict[Path, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, text)
+_files: dict[Path, tuple[int, int, str]] = {}  # real path -> (mtime_ns, size, text)
 _lock = threading.Lock()
 
 
@@ -286,21 +297,18 @@ def store_for(workspace: Workspace) -> ContentStore:
     return store
 
 
-def read_content_file(path: Path, display_name: str) -> str:
-    """A content file's text, cached by path and modification time."""
+def read_content_file(workspace: Workspace, name: str) -> str:
+    """A content file's text (`name` inside the workspace), cached by real path and modification time."""
+    path = workspace.path(name)
     try:
         status = path.stat()
-        with _lock:
-            cached = _files.get(path)
-        if cached is not None and cached[:2] == (status.st_mtime_ns, status.st_size):
-            return cached[2]
-        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ScriptError(f"content file {display_name!r} has disappeared") from None
-    except UnicodeDecodeError as error:
-        raise ScriptError(
-            f"{display_name}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
-        ) from None
+        raise ScriptError(f"content file {name!r} has disappeared") from None
+    with _lock:
+        cached = _files.get(path)
+    if cached is not None and cached[:2] == (status.st_mtime_ns, status.st_size):
+        return cached[2]
+    text = workspace.read_text(name)
     with _lock:
         _files[path] = (status.st_mtime_ns, status.st_size, text)
     return text

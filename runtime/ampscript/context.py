@@ -91,7 +91,8 @@ class Context:
             from .backends.simulator import Simulator
 
             database = str(self.state) if self.state is not None else ":memory:"
-            self._backend = Simulator.from_workspace(self.workspace, database)
+            # The limits bound how long it waits for another process writing to the state file.
+            self._backend = Simulator.from_workspace(self.workspace, database, limits=self.limits)
             if self._render_stack is not None:  # created by the render in progress
                 self._enter_render_scope()
         return self._backend

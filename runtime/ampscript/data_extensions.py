@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 import json
 import re
 import sqlite3
@@ -52,6 +53,7 @@ from dateutil import parser as _dateparser
 
 from .errors import ScriptError
 from .values import Row, parse_boolean, parse_number, to_text
+from .workspace import Workspace
 
 FIELD_TYPES = ("Text", "Number", "Decimal", "Date", "Boolean", "EmailAddress", "Phone", "Locale")
 _TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
@@ -170,9 +172,31 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def is_busy(error: BaseException) -> bool:
+    """Is this SQLite's "database is locked": another connection holds the lock it waited for?"""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY  # SQLITE_BUSY and its extended codes
+    return "database is locked" in str(error)
+
+
 class DataExtensionStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    """The data extensions of one SQLite connection, and its transactions.
+
+    Transactions (see `transaction` and `render`): a write transaction
+    starts with ``BEGIN IMMEDIATE``, so it takes the database's write lock
+    first and waits for it (the connection's busy timeout) while another
+    connection holds it; a transaction that read first and then had to
+    upgrade could not wait, and would fail at once.  If the lock is not
+    free in time, `locked()` says so (the simulator makes it a clear error
+    naming the state file and the limit).
+    """
+
+    def __init__(self, db: sqlite3.Connection, *, locked: Callable[[], Exception] | None = None) -> None:
         self.db = db
+        self._locked = locked or (lambda: ScriptError("the database is locked by another connection"))
         db.create_collation("AMPSCRIPT_CI", _casefold_compare)
         db.create_function("ampc_fold", 1, _fold, deterministic=True)
         db.execute(
@@ -181,13 +205,22 @@ class DataExtensionStore:
         )
         self._specs: dict[str, DataExtensionSpec] = {}
         self._depth = 0  # savepoints open
+        self._data_version: int | None = None  # PRAGMA data_version when the definitions were read
+        self._render_open = False  # inside `render()`
+        self._render_transaction = False  # the render's write transaction is open
         self._load_specs()
 
     def _load_specs(self) -> None:
         """Read the definitions from the database (again, after a rollback undid some)."""
         self._specs = {}
+        self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
         for name, spec in self.db.execute(f"SELECT name, spec FROM {_REGISTRY}"):
             self._remember(DataExtensionSpec.from_json(name, json.loads(spec)))
+
+    def refresh(self) -> None:
+        """Read the definitions again if another connection has committed changes since."""
+        if self.db.execute("PRAGMA data_version").fetchone()[0] != self._data_version:
+            self._load_specs()
 
     def _remember(self, spec: DataExtensionSpec) -> None:
         self._specs[spec.name.lower()] = spec
@@ -198,30 +231,101 @@ class DataExtensionStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All or nothing: a write that fails half-way changes nothing.
 
-        Inside another transaction this is a savepoint, so an inner failure
-        undoes only the inner work.
+        Outside a transaction this begins one (taking the write lock, see the
+        class); inside another it is a savepoint, so an inner failure undoes
+        only the inner work.
         """
         with self.savepoint() as db:
             yield db
 
     @contextmanager
     def savepoint(self, keep: Callable[[BaseException], bool] = lambda error: False) -> Iterator[sqlite3.Connection]:
-        """A savepoint: released on success; on an error rolled back unless `keep(error)`."""
+        """A savepoint: released on success; on an error rolled back unless `keep(error)`.
+
+        If no transaction is open, one begins here; it commits when the
+        savepoint ends, unless a `render()` is open, which then holds it (and
+        the write lock) until the render ends.
+        """
+        began = not self.db.in_transaction
+        if began:
+            self._begin()
+            if self._render_open:
+                self._render_transaction = True
         self._depth += 1
         name = f"_ampc_{self._depth}"
-        self.db.execute(f"SAVEPOINT {name}")
         try:
-            yield self.db
-        except BaseException as error:
-            if not keep(error):
-                self.db.execute(f"ROLLBACK TO {name}")
-                self._load_specs()
-            self.db.execute(f"RELEASE {name}")
-            raise
-        else:
-            self.db.execute(f"RELEASE {name}")
+            self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException as error:
+                if not keep(error):
+                    self.db.execute(f"ROLLBACK TO {name}")
+                    self._load_specs()
+                self.db.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.db.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
+            if began and not self._render_transaction:
+                self._end(commit=True)  # what the savepoint kept
+
+    @contextmanager
+    def render(self, keep: Callable[[BaseException], bool]) -> Iterator[None]:
+        """A render's writes: one transaction, committed when the render ends, rolled back unless `keep(error)`.
+
+        Nothing is locked until the render's first write (`savepoint`), so a
+        render that only reads never waits for, nor blocks, another process;
+        from that write on the render holds the write lock until it ends.
+        """
+        if self._render_open:  # already inside one (included content renders in its includer's)
+            yield
+            return
+        if self.db.in_transaction:  # inside a transaction someone else opened: a savepoint of it
+            with self.savepoint(keep):
+                yield
+            return
+        self.refresh()  # another process may have defined or dropped data extensions since
+        self._render_open = True
+        try:
+            yield
+        except BaseException as error:
+            self._close_render(commit=keep(error))
+            raise
+        else:
+            self._close_render(commit=True)
+
+    def _close_render(self, commit: bool) -> None:
+        self._render_open = False
+        if self._render_transaction:
+            self._render_transaction = False
+            self._end(commit)
+
+    def _begin(self) -> None:
+        """Begin a write transaction: wait for the write lock (the busy timeout), then read fresh definitions."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if is_busy(error):
+                raise self._locked() from None
+            raise
+        self.refresh()
+
+    def _end(self, commit: bool) -> None:
+        if not self.db.in_transaction:
+            return
+        if commit:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as error:  # only without WAL: readers kept the file busy
+                self.db.execute("ROLLBACK")
+                self._load_specs()
+                if is_busy(error):
+                    raise self._locked() from None
+                raise
+        self.db.execute("ROLLBACK")
+        self._load_specs()
 
     # ---- definitions ---------------------------------------------------------------
 
@@ -273,20 +377,24 @@ class DataExtensionStore:
     def names(self) -> list[str]:
         return sorted({spec.name for spec in self._specs.values()}, key=str.lower)
 
-    def seed_from_folder(self, folder: Path) -> None:
-        """Define and fill every DataExtensions/<Name>.csv (with its optional .schema.json)."""
-        for csv_path in sorted(folder.glob("*.csv")):
-            name = csv_path.stem
+    def seed_from_folder(self, workspace: Workspace, folder: str = "DataExtensions") -> None:
+        """Define and fill every DataExtensions/<Name>.csv (with its optional .schema.json).
+
+        The files are found and read through the workspace, so a link among
+        them that leads outside the workspace is an error naming it.
+        """
+        for csv_name in workspace.files(folder, (".csv",)):
+            csv_path = workspace.root / csv_name  # as messages show it
+            name = csv_name.rsplit("/", 1)[-1][: -len(".csv")]
             if self.exists(name):
                 continue
-            with csv_path.open(encoding="utf-8-sig", newline="") as handle:
-                reader = csv.reader(handle)
-                header = next(reader, [])
-                rows = list(reader)
-            schema_path = csv_path.with_name(f"{name}.schema.json")
-            if schema_path.is_file():
-                data = json.loads(schema_path.read_text(encoding="utf-8-sig"))
-                spec = DataExtensionSpec.from_json(name, data, str(schema_path))
+            reader = csv.reader(io.StringIO(workspace.read_text(csv_name, newline=""), newline=""))
+            header = next(reader, [])
+            rows = list(reader)
+            schema_name = f"{csv_name[: -len('.csv')]}.schema.json"
+            if workspace.is_file(schema_name):
+                data = workspace.read_json(schema_name)
+                spec = DataExtensionSpec.from_json(name, data, str(workspace.root / schema_name))
             else:
                 spec = DataExtensionSpec(name, [FieldSpec(column.strip()) for column in header])
             with self.transaction():

@@ -25,6 +25,11 @@ Each key has either ``value`` (the key itself) or ``file`` (a path, relative
 to the workspace, of a file holding it, handy for PEM keys).  External keys
 are matched case-insensitively, like other Marketing Cloud names.  Nothing
 here is ever written back; the file is read when a script asks for a key.
+
+``keys.json`` and the files it names are read through the workspace
+(`ampscript.workspace`), so a key file must be inside the workspace (no
+absolute paths, no ``..`` out of it, no link pointing outside); a refused or
+missing key file is an error naming ``keys.json``, the key and the file.
 """
 
 from __future__ import annotations
@@ -66,23 +71,42 @@ class KeyStore:
         return key
 
     def _entries(self) -> dict:
-        if not self.workspace.path(KEY_STORE_FILE).is_file():
+        if not self.workspace.is_file(KEY_STORE_FILE):
             return {}
         data = self.workspace.read_json(KEY_STORE_FILE)
         if not isinstance(data, dict):
-            raise ScriptError(f"{self.workspace.path(KEY_STORE_FILE)}: expected a JSON object of external key -> key")
+            raise ScriptError(
+                f"{self.workspace.path(KEY_STORE_FILE)}: expected a JSON object of external key -> key"
+            )
         return data
 
     def _parse(self, name: str, entry: object) -> StoredKey:
         where = f"{self.workspace.path(KEY_STORE_FILE)}: key {name!r}"
         if not isinstance(entry, dict) or entry.get("type") not in KEY_TYPES:
-            raise ScriptError(f"{where}: expected {{\"type\": one of {', '.join(KEY_TYPES)}, \"value\": ...}}")
+            raise ScriptError(
+                f"{where}: expected {{\"type\": one of {', '.join(KEY_TYPES)}, \"value\": ...}}"
+            )
         if ("value" in entry) == ("file" in entry):
-            raise ScriptError(f"{where}: give exactly one of \"value\" and \"file\"")
+            raise ScriptError(f'{where}: give exactly one of "value" and "file"')
         if "file" in entry:
-            value = self.workspace.path(str(entry["file"])).read_text(encoding="utf-8")
+            value = self._read_file(entry["file"], where)
         else:
             value = entry["value"]
         if not isinstance(value, str):
             raise ScriptError(f"{where}: the value must be a string")
         return StoredKey(name, entry["type"], value)
+
+    def _read_file(self, file: object, where: str) -> str:
+        """The text of a key's file, named relative to the workspace."""
+        if not isinstance(file, str) or not file.strip():
+            raise ScriptError(f'{where}: "file" must be the path of a file in the workspace')
+        try:
+            if self.workspace.is_file(file):
+                return self.workspace.read_text(file, encoding="utf-8")
+            problem = "is a folder, not a file" if self.workspace.is_dir(file) else "does not exist"
+        except ScriptError as error:  # a refused path, an unreadable file
+            raise ScriptError(f"{where}: {error.message}", hint=error.hint) from None
+        raise ScriptError(
+            f"{where}: the key's file {file!r} {problem}",
+            hint=f'"file" names a file relative to the workspace folder ({self.workspace.root})',
+        )

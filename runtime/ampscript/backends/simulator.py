@@ -7,11 +7,43 @@ transaction, so a call that fails changes nothing.
 What it answers is what Marketing Cloud answers for the same call: status
 codes (``OK``, ``Error``), the status messages the reference documents, and
 a fresh GUID as request ID.
+
+Concurrency: several processes on one state file
+------------------------------------------------
+
+A ``--state`` file (``Context(state=...)``) may be used by several
+processes at once (two ``ampc run``, ``ampc serve`` and a test run), and by
+several contexts in one process; each simulator has its own connection.
+SQLite lets one connection write at a time, so (all choices; Marketing
+Cloud has no such file):
+
+* The file is in WAL mode: readers never wait for a writer, nor block it,
+  and see the last committed state; a render's writes become visible to
+  others only when the render ends.  The ``-wal`` and ``-shm`` files beside
+  it belong to it while a process has it open.
+* A write transaction begins with ``BEGIN IMMEDIATE``, so it waits for the
+  write lock at its start (SQLite's busy timeout), never in the middle of a
+  transaction that already read something, where SQLite could only fail.
+* A render takes the write lock at its first write (a data extension
+  function, an Invoke call that may write, a query activity) and holds it
+  until it ends: its writes commit together when it ends, or are rolled
+  back together by RaiseError() (`render_scope`).  A render that only reads
+  takes no lock.  Reads before a render's first write see the last
+  committed state of the moment, not a snapshot; from the first write on,
+  nothing else changes under the render.  Outside a render every call that
+  may write is its own transaction.
+* A process that wants the lock waits while another holds it, up to the
+  ``stateLockSeconds`` limit (default 10 s, `ampscript.limits`), then stops
+  with a `LimitExceeded` error naming the state file and saying how to raise
+  the limit, never SQLite's "database is locked".
+* A process killed mid-render leaves the file whole: its transaction was
+  never committed, and the next process to open the file discards it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import re
 import sqlite3
@@ -22,8 +54,9 @@ from typing import Any
 from .. import operators
 from ..api_objects import ApiObject
 from ..api_schema import schema
-from ..data_extensions import DataExtensionSpec, DataExtensionStore
+from ..data_extensions import DataExtensionSpec, DataExtensionStore, is_busy
 from ..errors import RaisedError, ScriptError
+from ..limits import LimitExceeded, Limits
 from . import queries
 from ..values import Row, Rowset, field_at_path, to_text
 from ..workspace import Workspace
@@ -89,27 +122,72 @@ def _dumps(properties: dict[str, Any]) -> str:
     return json.dumps(properties, default=_json_default)
 
 
+def _writing(method):
+    """A call that may write runs in one transaction, begun before it looks anything up.
+
+    So the write lock is taken before the call's checks (does the object
+    exist?), and no other process can change what it checked before it
+    writes.
+    """
+
+    @functools.wraps(method)
+    def call(self: Simulator, *args: Any, **kwargs: Any) -> Any:
+        with self._transaction():
+            return method(self, *args, **kwargs)
+
+    return call
+
+
 class Simulator:
-    def __init__(self, database: str = ":memory:") -> None:
-        self.db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        self.db.executescript(_SCHEMA)
-        self.data_extensions = DataExtensionStore(self.db)
+    def __init__(self, database: str = ":memory:", *, limits: Limits | None = None) -> None:
+        self.database = database
+        self.limits = limits or Limits()
+        # isolation_level=None: Python's sqlite3 issues no BEGIN of its own;
+        # the store begins its transactions itself (BEGIN IMMEDIATE).
+        # timeout: SQLite's busy timeout, how long to wait for another
+        # process's write lock.
+        self.db = sqlite3.connect(
+            database, isolation_level=None, check_same_thread=False, timeout=self.limits.state_lock_seconds
+        )
+        try:
+            if database != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")  # readers see the last commit while a writer writes
+            self.db.executescript(_SCHEMA)
+            self.data_extensions = DataExtensionStore(self.db, locked=self._state_locked)
+        except sqlite3.OperationalError as error:
+            self.db.close()
+            if is_busy(error):
+                raise self._state_locked() from None
+            raise
         self._pending: dict[str, list[Row]] = {}  # request ID -> rows not returned yet
 
+    def _state_locked(self) -> LimitExceeded:
+        """The error when another process held the state file's write lock for longer than the limit."""
+        seconds = f"{self.limits.state_lock_seconds:g}"
+        where = f"the state file {self.database}" if self.database != ":memory:" else "the simulator's database"
+        return LimitExceeded(
+            f"{where} is busy: another process is writing to it and did not finish within {seconds} seconds"
+            f" (limit stateLockSeconds = {seconds})",
+            "state_lock_seconds",
+            self.limits,
+        )
+
     @classmethod
-    def from_workspace(cls, workspace: Workspace, database: str = ":memory:") -> Simulator:
+    def from_workspace(
+        cls, workspace: Workspace, database: str = ":memory:", *, limits: Limits | None = None
+    ) -> Simulator:
         """A simulator seeded from the workspace; a state file already seeded is left as it is."""
-        simulator = cls(database)
+        simulator = cls(database, limits=limits)
         seeded = simulator.db.execute("SELECT value FROM _ampc_meta WHERE key = 'seeded'").fetchone()
         if seeded is None:
             with simulator._transaction() as db:
+                if db.execute("SELECT 1 FROM _ampc_meta WHERE key = 'seeded'").fetchone():
+                    return simulator  # another process seeded the file while this one waited for its lock
                 for object_type, objects in workspace.seeded_objects().items():
                     for properties in objects:
                         simulator._insert(object_type, properties)
                 simulator._seed_subscriber(workspace.subscriber())
-                folder = workspace.path("DataExtensions")
-                if folder.is_dir():
-                    simulator.data_extensions.seed_from_folder(folder)
+                simulator.data_extensions.seed_from_folder(workspace)
                 db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
         return simulator
 
@@ -149,9 +227,10 @@ class Simulator:
 
         Marketing Cloud rolls back only data extension writes; the simulator
         keeps everything in one database, so API object changes made by the
-        same render are rolled back with them.
+        same render are rolled back with them.  The render holds the write
+        lock from its first write to its end (see the module docstring).
         """
-        return self.data_extensions.savepoint(
+        return self.data_extensions.render(
             keep=lambda error: not isinstance(error, RaisedError) or error.preserve_data_extension_changes
         )
 
@@ -194,6 +273,7 @@ class Simulator:
 
     # ---- Create / Update / Delete ----------------------------------------------
 
+    @_writing
     def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
         kind = target.object_type.lower()
         if kind == "dataextensionobject":
@@ -218,6 +298,7 @@ class Simulator:
         message = _CREATED.get(target.object_type.lower(), f"Created {target.object_type}")
         return CallResult("OK", message, new_id=new_id)
 
+    @_writing
     def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
         if target.object_type.lower() == "dataextensionobject":
             return self._write_row(target, options, "update")
@@ -232,6 +313,7 @@ class Simulator:
             db.execute("UPDATE _ampc_api_object SET properties = ? WHERE id = ?", (_dumps(merged), row_id))
         return CallResult("OK", _UPDATED.get(target.object_type.lower(), f"Updated {target.object_type}"))
 
+    @_writing
     def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult:
         if target.object_type.lower() == "dataextensionobject":
             return self._write_row(target, options, "delete")
@@ -463,6 +545,7 @@ class Simulator:
 
     # ---- Perform -------------------------------------------------------------
 
+    @_writing
     def perform(self, target: ApiObject, action: str) -> CallResult:
         handler = _PERFORM.get((target.object_type.lower(), action.lower()))
         if handler is None:
@@ -484,15 +567,22 @@ class Simulator:
             return CallResult("Error", "QueryDefinition not found")
         _, stored = found
         status, message = "Complete", None
+        from ..rendering import current_budget
+
+        budget = current_budget()
         try:
             written = queries.run(
                 self.data_extensions,
                 to_text(stored.get("QueryText")),
                 queries.target_name(stored),
                 to_text(stored.get("TargetUpdateType")),
+                max_length=self.limits.string_characters,
+                deadline=budget.deadline,
             )
             message = f"{written} rows written"
-        except ScriptError as error:
+        except queries.TimedOut:
+            raise budget.exceeded("render_seconds", "the render took too long: a query activity was still running") from None
+        except ScriptError as error:  # refused, or failed: the activity's error; nothing was written
             status, message = "Error", error.message
         with self._transaction():
             self._log(action, "QueryDefinition", _identity(stored), status, message)
@@ -508,6 +598,7 @@ class Simulator:
 
     # ---- Execute -------------------------------------------------------------
 
+    @_writing
     def execute(self, request: ApiObject) -> CallResult:
         kind = request.object_type
         if kind.lower() == "executerequest":

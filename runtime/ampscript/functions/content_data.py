@@ -16,12 +16,20 @@ returns a ``data:`` URI of the same barcode drawn as SVG.
 What happens outside the message body is recorded on the render instead, so
 tests can inspect it: `message_record(context)` lists the files AttachFile()
 attached and the impression regions the message opened.
+
+Nothing here reads outside the workspace: XML and XSL are parsed without
+external entities, external DTDs or the network, and a stylesheet cannot
+read or write files (see "XML parsing" below); GetPortfolioItem() reads
+``Portfolio/`` through the workspace (`ampscript.workspace`); AttachFile()
+fetches nothing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from lxml import etree
@@ -146,21 +154,94 @@ def BuildRowSetFromJson(json_data: Any, json_path: Any, return_empty_on_error: A
         raise
 
 
-# ---- BuildRowSetFromXml ------------------------------------------------------------
+# ---- XML parsing: nothing outside the text -------------------------------------------
+#
+# A script's XML (and XSL) is data from anywhere, so parsing it must not read
+# files or the network.  The parser loads no external DTD (an external
+# subset is ignored (choice), as .NET does without an XmlResolver), fetches
+# nothing over the network, and keeps libxml2's limits (no huge_tree), which
+# stop entity expansion bombs ("billion laughs") early.  A DOCTYPE that
+# declares an external entity (SYSTEM or PUBLIC) is an error; internal
+# entities are expanded (a second parse, only for documents declaring them).
+# Any load the parser would still attempt (a stylesheet's xsl:include) goes to
+# `_NoLoads`, which refuses it.
+
+_XSL = "http://www.w3.org/1999/XSL/Transform"
 
 
-def _xml_parser() -> etree.XMLParser:
-    # No DTD entities, no network: a script's XML must not read files or URLs.
-    return etree.XMLParser(encoding="utf-8", resolve_entities=False, no_network=True, load_dtd=False)
+class _LoadRefused(Exception):
+    """The parser asked to load a document, DTD or entity, which is never allowed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class _NoLoads(etree.Resolver):
+    def resolve(self, system_url, public_id, context):
+        raise _LoadRefused(system_url or public_id or "")
+
+
+def _xml_parser(resolve_entities: bool | str = False) -> etree.XMLParser:
+    parser = etree.XMLParser(
+        encoding="utf-8",
+        resolve_entities=resolve_entities,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    parser.resolvers.add(_NoLoads())
+    return parser
+
+
+def _shown_url(url: str) -> str:
+    # lxml resolves a string stylesheet's relative URLs against this made-up base.
+    return url.replace("string://__STRING__XSLT__", "", 1)
+
+
+def _refused_load(function: str, what: str, url: str) -> ScriptError:
+    return ScriptError(
+        f"{function}(): the {what} refers to {_shown_url(url)!r}, which is not read: "
+        "XML and stylesheets cannot read files or URLs"
+    )
 
 
 def _parse_xml(text: str, function: str, what: str = "XML") -> etree._ElementTree:
     if text.strip() == "":
         raise ScriptError(f"{function}(): the {what} is empty")
+    data = text.encode("utf-8")
+    tree = _parse_bytes(data, function, what, resolve_entities=False)
+    dtd = tree.docinfo.internalDTD
+    entities = list(dtd.iterentities()) if dtd is not None else []
+    for entity in entities:
+        if entity.system_url is not None:
+            raise ScriptError(
+                f"{function}(): the {what} declares the external entity {entity.name!r} "
+                f"({entity.system_url!r}); external entities are not read: XML cannot read files or URLs",
+                hint="remove it from the DOCTYPE, or write its text in the XML",
+            )
+    if entities:  # only internal entities: expand them
+        tree = _parse_bytes(data, function, what, resolve_entities="internal")
+    return tree
+
+
+def _parse_bytes(
+    data: bytes, function: str, what: str, *, resolve_entities: bool | str
+) -> etree._ElementTree:
     try:
-        return etree.ElementTree(etree.fromstring(text.encode("utf-8"), _xml_parser()))
+        return etree.ElementTree(etree.fromstring(data, _xml_parser(resolve_entities)))
+    except _LoadRefused as refused:
+        raise _refused_load(function, what, refused.url) from None
     except etree.XMLSyntaxError as error:
+        if "amplification" in str(error) or "entity reference loop" in str(error):
+            raise ScriptError(
+                f"{function}(): the {what}'s entities expand too much (an entity expansion bomb), "
+                "so it is not parsed"
+            ) from None
         raise ScriptError(f"{function}(): invalid {what}: {error}") from None
+
+
+# ---- BuildRowSetFromXml ------------------------------------------------------------
 
 
 def _own_text(element: etree._Element) -> str:
@@ -262,15 +343,33 @@ def TransformXML(xml_document: Any, xsl_document: Any) -> str:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-transform-xml.html
     The result is serialized as the stylesheet's xsl:output says.  The
-    stylesheet may not read files or URLs (document(), xsl:include).
+    stylesheet may not read or write files or URLs: xsl:include and
+    xsl:import are errors, and so are document() and exsl:document when
+    they run (XslCompiledTransform's default settings refuse document() too).
     """
     function = "TransformXML"
     source = _parse_xml(to_text(xml_document), function, "XML document")
     stylesheet = _parse_xml(to_text(xsl_document), function, "XSL document")
+    for element in stylesheet.iter(f"{{{_XSL}}}include", f"{{{_XSL}}}import"):
+        raise ScriptError(
+            f"{function}(): the stylesheet's xsl:{etree.QName(element).localname} of "
+            f"{element.get('href', '')!r} is refused: a stylesheet cannot read other files or URLs",
+            hint="put the templates it would bring in into the stylesheet itself",
+        )
     try:
         transform = etree.XSLT(stylesheet, access_control=etree.XSLTAccessControl.DENY_ALL)
         result = transform(source)
-    except (etree.XSLTParseError, etree.XSLTApplyError) as error:
+    except _LoadRefused as refused:
+        raise _refused_load(function, "XSL document", refused.url) from None
+    except etree.XSLTError as error:
+        denied = re.search(r"\b(read|write) rights for (.+?) denied", str(error))
+        if denied:
+            verb, url = denied.groups()
+            raise ScriptError(
+                f"{function}(): the stylesheet tried to {verb} {_shown_url(url)!r} "
+                f"({'document()' if verb == 'read' else 'exsl:document'}), which is refused: "
+                "a stylesheet cannot read or write files or URLs"
+            ) from None
         raise ScriptError(f"{function}(): {error}") from None
     return str(result)
 
@@ -424,28 +523,28 @@ def GetPortfolioItem(item_external_key: Any) -> str:
     Locally the Portfolio is the workspace's ``Portfolio/`` folder and a
     file's external key is its name without the extension
     (``Portfolio/HelloWorld.txt`` has key ``HelloWorld``), matched
-    case-insensitively.  The file is read as UTF-8 and returned as it is.
+    case-insensitively.  The file is read as UTF-8 and returned as it is,
+    through the workspace: a file there that links outside it is an error.
     """
     function = "GetPortfolioItem"
     key = to_text(item_external_key).strip()
     if key == "":
         raise ScriptError(f"{function}() needs the external key of a Portfolio item")
     workspace = current_context().workspace
-    folder = workspace.path(PORTFOLIO_FOLDER)
-    found = sorted(
-        path
-        for path in (folder.iterdir() if folder.is_dir() else ())
-        if path.is_file() and path.stem.lower() == key.lower()
-    )
+    found = [
+        file
+        for file in workspace.files(PORTFOLIO_FOLDER)  # checked: a link leading outside is an error
+        if PurePosixPath(file).stem.lower() == key.lower()
+    ]
     if not found:
         raise ScriptError(
             f"{function}(): no Portfolio item has the external key {key!r}",
             hint=f"put the file in the workspace's {PORTFOLIO_FOLDER}/ folder, named {key}.<extension>",
         )
     if len(found) > 1:
-        names = ", ".join(path.name for path in found)
+        names = ", ".join(PurePosixPath(file).name for file in found)
         raise ScriptError(f"{function}(): more than one Portfolio item has the external key {key!r}: {names}")
-    return workspace.path(PORTFOLIO_FOLDER, found[0].name).read_text(encoding="utf-8-sig")
+    return workspace.read_text(found[0])
 
 
 # ---- BarCodeURL --------------------------------------------------------------------
