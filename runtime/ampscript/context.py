@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import system_strings
 from .errors import ScriptError
 from .limits import Limits
-from .values import Row
+from .values import Row, clean_text
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -52,7 +52,12 @@ class Context:
         limits: Limits | Mapping[str, Any] | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-        self.subscriber = Row(subscriber if subscriber is not None else self.workspace.subscriber())
+        attributes = subscriber if subscriber is not None else self.workspace.subscriber()
+        # Lone surrogates (only Python strings hold them) become U+FFFD, in names and values alike.
+        self.subscriber = Row(
+            (clean_text(str(name)), clean_text(value) if isinstance(value, str) else value)
+            for name, value in attributes.items()
+        )
         self._backend = backend
         self._now = now
         self.state = state

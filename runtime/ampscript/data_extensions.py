@@ -59,6 +59,12 @@ FIELD_TYPES = ("Text", "Number", "Decimal", "Date", "Boolean", "EmailAddress", "
 _TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REGISTRY = "_ampc_data_extension"
+# A Number field holds SQL Server's int (Marketing Cloud's data extension help:
+# whole numbers from -2,147,483,648 to 2,147,483,647); a Decimal field at most
+# 29 digits ("For a Decimal field ... the maximum value is 29", Fields.Add,
+# https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/ssjs_dataExtensionFieldsAdd.html).
+NUMBER_MIN, NUMBER_MAX = -(2**31), 2**31 - 1
+DECIMAL_DIGITS = 29
 
 
 @dataclass(frozen=True)
@@ -436,15 +442,20 @@ class DataExtensionStore:
             return text
         if kind == "number":
             number = parse_number(value)
-            if number is None or number != int(number):
+            if number is None or (isinstance(number, Decimal) and number != number.to_integral_value()):
                 raise invalid("a whole number")
+            if not NUMBER_MIN <= number <= NUMBER_MAX:
+                raise invalid(f"a whole number from {NUMBER_MIN:,} to {NUMBER_MAX:,}")
             return int(number)
         if kind == "decimal":
             number = parse_number(value)
             if number is None:
                 raise invalid("a number")
+            number = Decimal(number)
+            if number and number.adjusted() + 1 + (f.scale or 0) > DECIMAL_DIGITS:
+                raise invalid(f"a number of at most {DECIMAL_DIGITS} digits")
             if f.scale is not None:
-                number = Decimal(number).quantize(Decimal(1).scaleb(-f.scale))
+                number = number.quantize(Decimal(1).scaleb(-f.scale))
             return float(number)
         if kind == "boolean":
             flag = parse_boolean(value)

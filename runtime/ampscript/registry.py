@@ -9,14 +9,23 @@ it is read from its signature, so it is declared once:
   for variadic functions;
 * out-parameters: parameters annotated ``Ref`` receive a reference cell, into
   which the function writes (the compiler passes the variable's cell).
+
+A function whose result can be much longer than its arguments (encodings,
+formats, URLs, rendered content) is registered with ``output_grows=True``:
+its result is checked against the render's stringCharacters limit, so that
+repeating it (``Base64Encode(Base64Encode(...))`` in a loop) cannot grow a
+string without bound.  Functions whose growth has no constant bound
+(Char's repetitions, Concat, Replace) check before they build the string.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .variables import Ref
 
@@ -50,8 +59,8 @@ def _is_out(annotation: object) -> bool:
     return annotation is Ref or Ref in typing.get_args(annotation)
 
 
-def ampscript_function(category: str) -> Callable[[Callable], Callable]:
-    """Register a runtime function under its own (AMPscript) name."""
+def ampscript_function(category: str, *, output_grows: bool = False) -> Callable[[Callable], Callable]:
+    """Register a runtime function under its own (AMPscript) name (`output_grows`: module docstring)."""
 
     def register(function: Callable) -> Callable:
         hints = typing.get_type_hints(function)
@@ -70,19 +79,36 @@ def ampscript_function(category: str) -> Callable[[Callable], Callable]:
         name = function.__name__
         if name.lower() in FUNCTIONS:
             raise ValueError(f"AMPscript function {name} is registered twice")
+        implementation = _size_checked(function) if output_grows else function
         FUNCTIONS[name.lower()] = FunctionSpec(
             name,
             category,
             minimum,
             maximum,
             frozenset(outs),
-            function,
+            implementation,
             function.__module__,
             returns_boolean=hints.get("return") is bool,
         )
-        return function
+        return implementation
 
     return register
+
+
+def _size_checked(function: Callable) -> Callable:
+    """`function`, with its string results checked against the render's stringCharacters limit."""
+    from .rendering import current_budget  # rendering imports the value model, which the registry must not
+
+    name = function.__name__
+
+    @functools.wraps(function)
+    def checked(*arguments: Any) -> Any:
+        result = function(*arguments)
+        if isinstance(result, str):
+            current_budget().check_string(len(result), name)
+        return result
+
+    return checked
 
 
 def lookup(name: str) -> FunctionSpec | None:

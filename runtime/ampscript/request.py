@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import ScriptError
+from .values import parse_json
 from .workspace import Workspace
 
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"  # where `ampc serve` listens by default
@@ -286,7 +287,7 @@ def decode_query_string(workspace: Workspace, token: str) -> dict[str, Any]:
     try:
         data = bytes.fromhex(token)
         plaintext = AESGCM(_key(workspace)).decrypt(data[:12], data[12:], None)
-        payload = json.loads(plaintext)
+        payload = parse_json(plaintext)
     except (ValueError, InvalidTag):
         raise ScriptError(
             "the page's encrypted query string (qs) is invalid: it was not made by CloudPagesURL() "

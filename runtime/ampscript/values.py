@@ -49,7 +49,9 @@ Rules, from Salesforce's AMPscript reference and where it is silent, chosen:
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math as _math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -57,6 +59,61 @@ from typing import Any
 from .errors import ScriptError
 
 Number = int | Decimal
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text with every lone UTF-16 surrogate replaced by U+FFFD.
+
+    Python can hold half of a surrogate pair in a string (JSON's "\\ud83d"
+    escape makes one); such a string cannot be encoded, stored or printed.
+    .NET's encoders replace one with U+FFFD, so ampc does that where text
+    enters the runtime (JSON, the subscriber, AMPscript source); U+FFFD is
+    one UTF-16 unit too, so lengths and positions do not change.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text) if not text.isascii() else text
+
+
+def parse_json(text: str | bytes, **options: Any) -> Any:
+    """JSON as the runtime reads it: `json.loads`, with strings made clean (`clean_text`).
+
+    JSON nested too deeply for Python's parser is a `json.JSONDecodeError`
+    like any other invalid JSON, never a RecursionError.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text, **options)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None
+    if "\\u" in text:  # only an escape can make a lone surrogate from text that has none
+        document = _cleaned(document)
+    return document
+
+
+def _cleaned(document: Any) -> Any:
+    """`document` with every string in it (keys too) made clean; iterative, for any depth."""
+    def clean(value: Any) -> Any:
+        return clean_text(value) if isinstance(value, str) else value
+
+    if not isinstance(document, (dict, list)):
+        return clean(document)
+    root: list[Any] = [document]
+    pending: list[tuple[Any, Any]] = [(root, 0)]
+    while pending:
+        container, key = pending.pop()
+        value = container[key]
+        if isinstance(value, dict):
+            value = {clean(k): v for k, v in value.items()}
+            container[key] = value
+            pending.extend((value, k) for k in value)
+        elif isinstance(value, list):
+            pending.extend((value, index) for index in range(len(value)))
+        else:
+            container[key] = clean(value)
+    return root[0]
 
 
 def to_text(value: Any) -> str:
@@ -83,9 +140,12 @@ def to_text(value: Any) -> str:
 
 
 def _decimal_text(value: Decimal) -> str:
-    # Plain notation, never exponent notation (Decimal("1E+3") prints "1000").
-    if value == value.to_integral_value() and value.as_tuple().exponent > 0:
-        value = value.quantize(Decimal(1))
+    # Plain notation, never exponent notation (Decimal("1E+3") prints "1000"),
+    # for every number AMPscript holds; a Decimal beyond them (only Python
+    # code can make one) prints in exponent notation rather than as a
+    # billion digits.
+    if not value.is_finite() or not _SMALLEST_EXPONENT <= value.adjusted() <= _LARGEST_EXPONENT:
+        return str(value)
     return format(value, "f")
 
 
@@ -121,13 +181,7 @@ def from_double(value: float) -> Number | None:
 
 def to_double(value: Any, function: str, argument: str) -> float:
     """A function argument as the double Marketing Cloud computes with."""
-    number = to_number(value, function, argument)
-    converted = float(number)
-    if not _math.isfinite(converted):
-        raise ScriptError(
-            f"{to_text(value)!r} is too large a number for argument {argument!r} of {function}()"
-        )
-    return converted
+    return float(to_number(value, function, argument))  # in range, so finite
 
 
 def double_text(value: Decimal | float) -> str:
@@ -151,49 +205,126 @@ def format_default_datetime(value: _dt.datetime) -> str:
     return f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:{value.second:02d} {meridiem}"
 
 
-def parse_number(value: Any) -> Number | None:
-    """The number a value stands for, or None if it is not numeric."""
+# The range of numbers AMPscript holds: a double's (Marketing Cloud runs on
+# .NET, whose Double.Parse refuses anything past about 1.8E+308 on the .NET
+# Framework).  A number closer to zero than the smallest double is zero, as
+# .NET parses it.  Checked on the exponent, so that no value, however many
+# digits or however large an exponent it has, costs more than its length to
+# classify: Decimal("1E+999999999") is cheap to hold but hangs int(), format()
+# and every arithmetic operation.
+_LARGEST_EXPONENT = 308  # Decimal.adjusted() of the largest double, 1.797...E+308
+_SMALLEST_EXPONENT = -324  # the smallest double is 4.9E-324
+_LARGEST_DOUBLE = Decimal("1.7976931348623157E+308")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+\Z")
+
+
+class OutOfRange(ValueError):
+    """A numeric value beyond the numbers AMPscript holds (see `parse_number`)."""
+
+
+def _bounded(number: Decimal) -> Decimal:
+    if not number.is_finite():
+        raise OutOfRange
+    exponent = number.adjusted()
+    if exponent < _SMALLEST_EXPONENT:
+        return Decimal(0)
+    if exponent > _LARGEST_EXPONENT or abs(number) > _LARGEST_DOUBLE:
+        raise OutOfRange
+    return number
+
+
+def _number_or_range_error(value: Any) -> Number | None:
+    """`parse_number`, except that a number out of range raises `OutOfRange`."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
+        if value.bit_length() > 1024:  # past 1.8E+308 (1024 bits) in constant time
+            raise OutOfRange
         return value
+    if isinstance(value, Decimal):
+        return _bounded(value)
     if isinstance(value, float):
+        if not _math.isfinite(value):
+            raise OutOfRange
         return Decimal(repr(value))
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if not text or not text.isascii():  # .NET reads ASCII digits only; Decimal() would take "١٢"
             return None
+        if _WHOLE.match(text):
+            if len(text.lstrip("+-0")) > _LARGEST_EXPONENT + 1:
+                raise OutOfRange
+            return int(text)
         try:
-            if text.lstrip("+-").isdigit():
-                return int(text)
             number = Decimal(text)
         except (InvalidOperation, ValueError):
             return None
-        return number if number.is_finite() else None
+        if not number.is_finite():
+            return None  # "NaN", "Infinity", "inf" are text
+        return _bounded(number)
     return None
+
+
+def parse_number(value: Any) -> Number | None:
+    """The number a value stands for, or None if it is not numeric.
+
+    Numbers beyond the double range (past about 1.8E+308) are not numbers;
+    digits other than ASCII ones (``"١٢"``) are not digits.
+    """
+    try:
+        return _number_or_range_error(value)
+    except OutOfRange:
+        return None
 
 
 def to_number(value: Any, function: str, argument: str) -> Number:
     """Convert a function argument to a number, or raise an error naming both."""
-    number = parse_number(value)
+    try:
+        number = _number_or_range_error(value)
+    except OutOfRange:
+        raise ScriptError(
+            f"{_shown(value)} is too large a number for argument {argument!r} of {function}() "
+            "(numbers go up to about 1.8E+308)"
+        ) from None
     if number is None and value is None:
         raise ScriptError(f"invalid number (null) for argument {argument!r} of {function}()")
     if number is None:
-        raise ScriptError(
-            f"invalid number {to_text(value)!r} for argument {argument!r} of {function}()"
-        )
+        raise ScriptError(f"invalid number {_shown(value)} for argument {argument!r} of {function}()")
     return number
 
 
 def to_int(value: Any, function: str, argument: str) -> int:
+    """A function argument as a 64-bit whole number (what .NET's Int64 holds), or an error naming both."""
     number = to_number(value, function, argument)
     if isinstance(number, Decimal):
         if number != number.to_integral_value():
             raise ScriptError(
-                f"{function}() expects a whole number for argument {argument!r}, got {to_text(value)!r}"
+                f"{function}() expects a whole number for argument {argument!r}, got {_shown(value)}"
             )
-        return int(number)
+        if number.adjusted() > 18:  # constant time, before int() builds the digits
+            raise _int64_error(value, function, argument)
+        number = int(number)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise _int64_error(value, function, argument)
     return number
+
+
+def _int64_error(value: Any, function: str, argument: str) -> ScriptError:
+    return ScriptError(
+        f"{_shown(value)} is outside the whole numbers argument {argument!r} of {function}() takes "
+        f"({INT64_MIN} to {INT64_MAX})"
+    )
+
+
+def _shown(value: Any, longest: int = 60) -> str:
+    """A value quoted for an error message, shortened if long."""
+    text = to_text(value) if not isinstance(value, int) or value.bit_length() < 4000 else "a huge number"
+    if len(text) > longest:
+        text = text[: longest - 3] + "..."
+    return repr(text)
 
 
 def parse_boolean(value: Any) -> bool | None:

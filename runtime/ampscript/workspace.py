@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ScriptError
+from .values import parse_json
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # Open flags: no link at the last step (it was resolved already), never block on a FIFO.
@@ -174,7 +175,7 @@ class Workspace:
     def read_json(self, *parts: str) -> Any:
         text = self.read_text(*parts)
         try:
-            return json.loads(text)
+            return parse_json(text)
         except json.JSONDecodeError as error:
             raise ScriptError(f"{self.path(*parts)}: invalid JSON: {error}") from None
 

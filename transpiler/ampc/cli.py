@@ -34,6 +34,7 @@ from pathlib import Path
 from ampscript import Context, Workspace
 from ampscript.errors import AMPscriptError
 from ampscript.registry import all_functions
+from ampscript.values import parse_json
 from ampscript.request import DEFAULT_SITE_URL, Request
 
 from .compiler import attach_source, compile_source, load_module
@@ -262,7 +263,7 @@ def _backend(arguments: argparse.Namespace):
 def _load_subscriber(path: Path) -> dict:
     text = _read(path)
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as error:
         print(f"{path}:{error.lineno}:{error.colno}: error: invalid JSON: {error.msg}", file=sys.stderr)
         raise _Failure from None

@@ -11,6 +11,7 @@ from typing import Any
 
 from ampscript import Context
 from ampscript.errors import AMPscriptError
+from ampscript.values import clean_text
 
 from .codegen import generate
 from .errors import CompileError, SourceFile
@@ -32,6 +33,7 @@ def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool
     behaves the same either way.
     """
     problems: list[CompileError] = []
+    source = clean_text(source)  # a lone surrogate (only Python strings hold them) becomes U+FFFD
     try:
         template = parse(source, filename, problems)
         if not check_nesting(template, problems):

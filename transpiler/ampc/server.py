@@ -109,9 +109,14 @@ class PageCache:
         if cached is not None and cached.stamp == stamp:
             return cached
         name = file.relative_to(self.workspace.root).as_posix()
-        source = SourceFile(name, file.read_text(encoding="utf-8-sig"))
         try:
-            compiled = _Compiled(stamp, source, load_module(compile_source(source.text, name, readable=False), name), None)
+            # Read through the workspace's resolver, like every other workspace file.
+            source = SourceFile(name, self.workspace.read_text(name))
+        except AMPscriptError as error:  # not UTF-8, or swapped for a link since it was resolved
+            return _Compiled(stamp, SourceFile(name, ""), None, error)
+        try:
+            module = load_module(compile_source(source.text, name, readable=False), name)
+            compiled = _Compiled(stamp, source, module, None)
         except AMPscriptError as error:
             compiled = _Compiled(stamp, source, None, error)
         with self._lock:

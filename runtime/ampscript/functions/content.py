@@ -190,7 +190,7 @@ def _begin_impression_region(name: Any) -> None:
         BeginImpressionRegion(name)
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def ContentBlockByKey(
     content_block_key: Any,
     impression_region_name: Any = None,
@@ -211,7 +211,7 @@ def ContentBlockByKey(
     )
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def ContentBlockByName(
     content_block_name: Any,
     impression_region_name: Any = None,
@@ -232,7 +232,7 @@ def ContentBlockByName(
     )
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def ContentBlockByID(
     content_block_id: Any,
     impression_region_name: Any = None,
@@ -253,7 +253,7 @@ def ContentBlockByID(
     )
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def ContentArea(
     content_area_id: Any,
     impression_region_name: Any = None,
@@ -274,7 +274,7 @@ def ContentArea(
     )
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def ContentAreaByName(
     content_area_name: Any,
     impression_region_name: Any = None,
@@ -298,7 +298,7 @@ def ContentAreaByName(
 # ---- content in strings ----------------------------------------------------------------------
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def TreatAsContent(string_to_return: Any) -> str:
     """Render a string as AMPscript content (personalization strings, code) and return the output."""
     source = to_text(string_to_return)
@@ -307,7 +307,7 @@ def TreatAsContent(string_to_return: Any) -> str:
     return render_content(source, TREAT_AS_CONTENT_FILE, "TreatAsContent")
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def TreatAsContentArea(content_key: Any, content_value: Any, impression_region: Any = None) -> str:
     """Render a string as content stored under a key for the rest of the render.
 

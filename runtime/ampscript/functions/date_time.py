@@ -29,7 +29,7 @@ from ..errors import ScriptError
 from ..formatting.dates import SYSTEM_TIME_ZONE, add_months, format_date, parse_date
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..values import is_empty, to_boolean, to_int, to_number, to_text
+from ..values import format_default_datetime, is_empty, to_boolean, to_int, to_number, to_text
 
 __all__ = [
     "DateAdd",
@@ -74,10 +74,17 @@ def DateAdd(date: Any, amount_to_add: Any, unit_to_add: Any) -> _dt.datetime:
             months = to_int(amount_to_add, "DateAdd", "amountToAdd") * (12 if unit == "Y" else 1)
             return add_months(start, months)
         amount = Decimal(to_number(amount_to_add, "DateAdd", "amountToAdd"))
+        if amount.adjusted() > _LARGEST_AMOUNT_EXPONENT:  # past any date, before arithmetic on it
+            raise OverflowError
         milliseconds = (amount * _MILLISECONDS[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return start + _dt.timedelta(milliseconds=int(milliseconds))
     except OverflowError:
         raise ScriptError("DateAdd(): the result is outside the range of dates (years 1 to 9999)") from None
+
+
+# 10,000 years is about 3.2E+14 milliseconds; any amount of 1E+15 or more of any
+# unit leaves the range of dates, whichever date it is added to.
+_LARGEST_AMOUNT_EXPONENT = 14
 
 
 @ampscript_function(_CATEGORY)
@@ -154,7 +161,7 @@ _TIME_KEYWORDS = {
 }
 
 
-@ampscript_function(_CATEGORY)
+@ampscript_function(_CATEGORY, output_grows=True)
 def FormatDate(date_string: Any, date_format: Any = None, time_format: Any = None, locale_code: Any = None) -> str:
     """A date written with a date format, then a space and a time format, in a culture.
 
@@ -223,7 +230,13 @@ def LocalDateToSystemDate(local_date: Any) -> _dt.datetime:
 
 
 def _convert(value: _dt.datetime, source: _dt.tzinfo, target: _dt.tzinfo) -> _dt.datetime:
-    return value.replace(tzinfo=source).astimezone(target).replace(tzinfo=None)
+    try:
+        return value.replace(tzinfo=source).astimezone(target).replace(tzinfo=None)
+    except OverflowError:  # 12/31/9999 23:00 system time is past the last date in UTC
+        raise ScriptError(
+            f"{format_default_datetime(value)} converted to another time zone is outside the range of dates "
+            "(years 1 to 9999)"
+        ) from None
 
 
 _OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)

@@ -146,7 +146,7 @@ def SHA512(string_to_convert: Any, char_set: Any = None) -> str:
     return _hex_digest("sha512", "SHA512", string_to_convert, char_set)
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def StringToHex(source_string: Any, char_set: Any = None) -> str:
     """The bytes of a string in UTF-8 (default) or UTF-16, as lowercase hex.
 
@@ -161,7 +161,7 @@ def StringToHex(source_string: Any, char_set: Any = None) -> str:
 # --- Base64 -------------------------------------------------------------------------------
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def Base64Encode(string_to_encode: Any, character_encoding: Any = None) -> str:
     """A string's bytes in a .NET character set (UTF-8 by default), Base64-encoded."""
     codec = _codec(character_encoding, "Base64Encode", "characterEncoding")
@@ -222,7 +222,7 @@ def _encode_url_text(text: str) -> str:
     return "".join(pieces)
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def URLEncode(url_to_encode: Any, encode_all_chars: Any = False, encode_all_strings: Any = False) -> str:
     """Make a URL safe to use: by default only spaces after the '?' become ``%20``.
 
@@ -409,7 +409,7 @@ def _cipher(spec: _CipherSpec, key: bytes, iv: bytes | None) -> Cipher:
     return Cipher(spec.algorithm.cipher(key), mode)
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def EncryptSymmetric(
     data: Any,
     encryption_algorithm: Any,
@@ -514,7 +514,7 @@ def _rsa_jwt(algorithm: str, private_key_pem: str, payload: Any, key_name: str) 
     return f"{signing_input.decode('ascii')}.{_base64url(signature)}"
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def GetJWT(secret: Any, algorithm: Any, json_payload: Any) -> str:
     """A JSON Web Token for a payload, signed with a secret given in the script.
 
@@ -529,7 +529,7 @@ def GetJWT(secret: Any, algorithm: Any, json_payload: Any) -> str:
     return _hmac_jwt(name, to_text(secret).encode("utf-8"), json_payload)
 
 
-@ampscript_function(CATEGORY)
+@ampscript_function(CATEGORY, output_grows=True)
 def GetJWTByKeyName(key_name: Any, algorithm: Any, json_payload: Any) -> str:
     """A JSON Web Token signed with a key from Key Management (the workspace's ``keys.json``).
 

@@ -138,7 +138,7 @@ def Redirect(url: Any) -> None:
     request.response.redirect(to_text(url), 302)
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def RedirectTo(url: Any) -> str:
     """The URL itself, for an href: in an email it marks a URL held in a variable as a tracked link.
 
@@ -196,7 +196,7 @@ def _page_link(function: str, page_id: Any, pairs: tuple[Any, ...]) -> str:
     return f"{_site_url(context)}{page_path(context.workspace, page)}?qs={token}"
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def CloudPagesURL(page_id: Any, *parameters: Any) -> str:
     """The URL of a CloudPage, its parameters (and the subscriber) in an encrypted ``qs`` query parameter.
 
@@ -206,7 +206,7 @@ def CloudPagesURL(page_id: Any, *parameters: Any) -> str:
     return _page_link("CloudPagesURL", page_id, parameters)
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def MicrositeURL(page_id: Any, *parameters: Any) -> str:
     """The URL of a (Classic Content) microsite page, built as CloudPagesURL() builds it.
 
@@ -215,7 +215,7 @@ def MicrositeURL(page_id: Any, *parameters: Any) -> str:
     return _page_link("MicrositeURL", page_id, parameters)
 
 
-@ampscript_function("Content")
+@ampscript_function("Content", output_grows=True)
 def LiveContentMicrositeURL(content_type: Any, external_key: Any) -> str:
     """The URL of the microsite page that shows a live content coupon.
 
@@ -266,7 +266,7 @@ def unwrap(link_id: str) -> str | None:
 _WATP_REFERENCE = re.compile(r"%%=\s*WATP\(\s*(\d+)\s*\)\s*=%%", re.IGNORECASE)
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def WAT(parameter_set_key: Any, value: Any, *more_values: Any) -> str:
     """A Web Analytics Tracking parameter set, its ``%%=WATP(n)=%%`` references replaced by the values.
 
@@ -293,7 +293,7 @@ def WAT(parameter_set_key: Any, value: Any, *more_values: Any) -> str:
     return _WATP_REFERENCE.sub(substitute, to_text(template))
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def WATP(ordinal: Any) -> None:
     """A placeholder for WAT()'s n-th value inside a parameter set; WAT() replaces it there.
 

@@ -27,6 +27,7 @@ import regex
 
 from ..errors import ScriptError
 from ..registry import ampscript_function
+from ..rendering import current_budget
 from ..values import to_int, to_text
 
 __all__ = [
@@ -56,7 +57,9 @@ def Concat(string1: Any, *more: Any) -> str:
     one, and the InvokeExecute reference example relies on it
     (``output(concat("GroupCustomerKey is empty."))``), so one is allowed.
     """
-    return "".join(to_text(value) for value in (string1, *more))
+    parts = [to_text(value) for value in (string1, *more)]
+    current_budget().check_string(sum(map(len, parts)), "Concat")
+    return "".join(parts)
 
 
 # --- UTF-16 positions ---------------------------------------------------------
@@ -123,6 +126,7 @@ def Char(character_code: Any, num_repetitions: Any = 1) -> str:
     count = to_int(num_repetitions, "Char", "numRepetitions")
     if count < 0:
         raise ScriptError(f"Char(): argument 'numRepetitions' must not be negative, got {count}")
+    current_budget().check_string(count, "Char")
     return chr(code) * count
 
 
@@ -248,7 +252,11 @@ def Replace(source_string: Any, search_substring: Any, replacement_substring: An
     text, search = to_text(source_string), to_text(search_substring)
     if not search:
         return text
-    return text.replace(search, to_text(replacement_substring))
+    replacement = to_text(replacement_substring)
+    if len(replacement) > len(search):
+        growth = text.count(search) * (len(replacement) - len(search))
+        current_budget().check_string(len(text) + growth, "Replace")
+    return text.replace(search, replacement)
 
 
 @ampscript_function("String")
@@ -271,6 +279,9 @@ def ReplaceList(
         return text
     any_search = regex.compile("|".join(regex.escape(search) for search in searches))
     replacement = to_text(replacement_string)
+    if len(replacement) > min(map(len, searches)):
+        size = len(text) + sum(len(replacement) - len(match.group()) for match in any_search.finditer(text))
+        current_budget().check_string(size, "ReplaceList")
     return any_search.sub(lambda _match: replacement, text)
 
 
@@ -496,12 +507,30 @@ def _dotnet_pattern(pattern: str, flags: int, explicit_capture: bool) -> _DotNet
     return _DotNetPattern(pattern, flags, explicit_capture)
 
 
+def _search(compiled: regex.Pattern, text: str) -> regex.Match | None:
+    """The first match, within the render's regexSeconds (and its own deadline).
+
+    A pattern such as ``(a|aa)+$`` takes exponential time on some inputs in
+    .NET as in Python's regex; Marketing Cloud stops such a match (its
+    RegexMatchTimeoutException), and so does ampc, with an error that names
+    the limit (the limit's value is ampc's choice).
+    """
+    budget = current_budget()
+    limit = budget.limits.regex_seconds
+    seconds = min(limit, budget.seconds_left())
+    try:
+        return compiled.search(text, timeout=seconds)
+    except TimeoutError:
+        budget.check_time()  # the render's own deadline, if that is what ran out
+        raise budget.exceeded("regex_seconds", "RegExMatch() took too long to match") from None
+
+
 def _group_number(value: Any) -> int | None:
     """The group number a return-value argument names, or None if it names a group by name."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = to_text(value).strip()
-    return int(text) if regex.fullmatch(r"[0-9]+", text) else None
+    return int(text) if regex.fullmatch(r"[0-9]{1,18}", text) else None  # more digits: no such group
 
 
 @ampscript_function("String")
@@ -520,7 +549,7 @@ def RegExMatch(source_string: Any, reg_ex_pattern: Any, return_value: Any, *opti
     """
     flags, explicit_capture = _regex_options(options)
     pattern = _dotnet_pattern(to_text(reg_ex_pattern), flags, explicit_capture)
-    match = pattern.compiled.search(to_text(source_string))
+    match = _search(pattern.compiled, to_text(source_string))
     if match is None:
         return ""
     number = _group_number(return_value)

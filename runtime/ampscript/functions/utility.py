@@ -208,7 +208,7 @@ def _number_argument(
     return to_number(value, function, argument)
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def FormatNumber(number: Any, format_type: Any, culture_code: Any = None) -> str:
     """A number in a .NET numeric format (C, D, E, F, G, N, P, R, X with an optional precision, or custom).
 
@@ -222,7 +222,7 @@ def FormatNumber(number: Any, format_type: Any, culture_code: Any = None) -> str
     )
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def FormatCurrency(
     number: Any, culture_code: Any, decimal_places: Any = None, currency_symbol: Any = None
 ) -> str:
@@ -243,7 +243,7 @@ def FormatCurrency(
     return numbers.format_currency(value, culture, places, symbol)
 
 
-@ampscript_function("Utility")
+@ampscript_function("Utility", output_grows=True)
 def Format(value: Any, output_format: Any, data_format: Any = None, culture_code: Any = None) -> str:
     """A number or date in a .NET format string, in a culture.
 

@@ -1,0 +1,115 @@
+"""The one shape every generated module has, whatever the AMPscript was.
+
+No input may change the structure of the generated Python: AMPscript text
+reaches it only as string and number literals.  `check_module_shape` states
+that structure as a checkable rule, for the tests and the fuzzer
+(`ampc.fuzz`):
+
+* a docstring, ``from`` imports of the runtime only (``decimal``,
+  ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``), the
+  ``AMPSCRIPT_FILE`` constant and one function, ``render(context)``;
+* ``render`` has a docstring, one ``with Page.start(context, AMPSCRIPT_FILE)
+  as page:`` block and ``return page.output``;
+* inside it, no definitions, imports, lambdas or globals; names are the
+  imported ones, a few fixed locals and the compiler's own flags
+  (``elseif_pending_N``); attributes are ``page.*``, ``var.*`` and
+  ``Page.start`` only; subscripts are ``var["@name"]`` with a string key;
+  assignments and loops write only variables (``var[...]``) and flags.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+ALLOWED_MODULES = frozenset({"decimal", "ampscript", "ampscript.functions", "ampscript.runtime"})
+LOCAL_NAMES = frozenset({"context", "page", "var", "AMPSCRIPT_FILE", "True", "False", "None", "Context", "str"})
+ATTRIBUTES = frozenset({"page.var", "page.write", "page.output", "Page.start", "var.declare", "var.ref"})
+# Names the code generator itself introduces (`_Generator.long_if_chain`).
+_FLAG = re.compile(r"elseif_pending_[0-9]+\Z")
+_FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+              ast.Global, ast.Nonlocal, ast.Delete, ast.Try, ast.Raise, ast.Await, ast.Yield, ast.YieldFrom)
+
+
+class ShapeError(AssertionError):
+    """The generated module does not have the one shape (a bug in ampc, never the user's)."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ShapeError(message)
+
+
+def check_module_shape(python_source: str, filename: str) -> None:
+    """Raise `ShapeError` unless the generated module has the one shape (module docstring)."""
+    tree = ast.parse(python_source)
+    _require(len(tree.body) >= 4, "the module has too few statements")
+    docstring, *imports, assignment, function = tree.body
+
+    _require(isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant), "no module docstring")
+    _require(
+        docstring.value.value == f"Compiled by ampc from {filename}; edit the AMPscript, not this file.",
+        "the module docstring is not ampc's",
+    )
+
+    imported: set[str] = set()
+    _require(bool(imports), "no imports")
+    for statement in imports:
+        _require(isinstance(statement, ast.ImportFrom), f"not a from-import: {ast.dump(statement)}")
+        _require(statement.module in ALLOWED_MODULES and statement.level == 0, f"imports {statement.module}")
+        _require(all(a.asname is None and a.name != "*" for a in statement.names), "an import is renamed or *")
+        imported |= {alias.name for alias in statement.names}
+
+    _require(isinstance(assignment, ast.Assign), "no AMPSCRIPT_FILE constant")
+    _require(
+        [ast.dump(t) for t in assignment.targets] == [ast.dump(ast.Name("AMPSCRIPT_FILE", ast.Store()))],
+        "the constant is not AMPSCRIPT_FILE",
+    )
+    _require(
+        isinstance(assignment.value, ast.Constant) and assignment.value.value == filename,
+        "AMPSCRIPT_FILE is not the file name",
+    )
+
+    _require(isinstance(function, ast.FunctionDef) and function.name == "render", "no render function")
+    _require(not function.decorator_list, "render is decorated")
+    arguments = function.args
+    _require([a.arg for a in arguments.args] == ["context"], "render's parameters are not (context)")
+    _require(
+        not (arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs),
+        "render takes other parameters",
+    )
+    _require(len(function.body) == 3, "render's body is not docstring, with, return")
+    doc, with_page, returned = function.body
+    _require(
+        isinstance(doc, ast.Expr) and getattr(doc.value, "value", None) == f"Render {filename} and return its output.",
+        "render's docstring is not ampc's",
+    )
+    _require(isinstance(with_page, ast.With), "no with block")
+    _require(
+        ast.unparse(with_page.items[0]) == "Page.start(context, AMPSCRIPT_FILE) as page", "not Page.start"
+    )
+    _require(ast.unparse(returned) == "return page.output", "render does not return page.output")
+
+    names = imported | LOCAL_NAMES
+    for node in (node for statement in function.body for node in ast.walk(statement)):
+        _require(not isinstance(node, _FORBIDDEN), f"forbidden statement: {ast.dump(node)[:200]}")
+        if isinstance(node, ast.Name):
+            _require(node.id in names or bool(_FLAG.match(node.id)), f"unexpected name {node.id!r}")
+        elif isinstance(node, ast.Attribute):
+            _require(ast.unparse(node) in ATTRIBUTES, f"unexpected attribute {ast.unparse(node)!r}")
+        elif isinstance(node, ast.Subscript):
+            _require(isinstance(node.value, ast.Name) and node.value.id == "var", "subscript of something but var")
+            _require(
+                isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str),
+                "a subscript whose key is not a string literal",
+            )
+        elif isinstance(node, (ast.Assign, ast.For, ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+            _require(isinstance(node, (ast.Assign, ast.For)), f"unexpected assignment {ast.dump(node)[:200]}")
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                ok = (
+                    (isinstance(target, ast.Name) and (target.id == "var" or bool(_FLAG.match(target.id))))
+                    or (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                        and target.value.id == "var")
+                )
+                _require(ok, f"assigns to {ast.unparse(target)!r}")
