@@ -17,6 +17,7 @@ import pytest
 import ampc
 from ampc.errors import CompileError
 from ampc.nesting import MAX_BLOCK_DEPTH, MAX_EXPRESSION_DEPTH
+from ampc.shape import check_module_shape
 from ampscript import Context, RaisedError
 
 
@@ -179,3 +180,10 @@ def test_a_quarter_megabyte_of_mixed_template_compiles():
     )
     source = chunk * (256_000 // len(chunk))
     assert _seconds(lambda: _compile(source)) < 60
+
+
+def test_long_chains_keep_the_one_module_shape():
+    branches = "".join(f"elseif @n == {i} then set @b = {i}\n" for i in range(1, 120))
+    ands = " and ".join(f"@n != {i}" for i in range(40))
+    source = f"%%[if @n == 0 then set @b = 0\n{branches}else set @b = -1 endif if {ands} then set @c = 1 endif]%%"
+    check_module_shape(ampc.compile_source(source, "deep.amp"), "deep.amp")
