@@ -97,15 +97,15 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
 
 def _size_checked(function: Callable) -> Callable:
     """`function`, with its string results checked against the render's stringCharacters limit."""
-    from .rendering import current_budget  # rendering imports the value model, which the registry must not
+    from .rendering import check_string  # rendering imports the value model, which the registry must not
 
     name = function.__name__
 
     @functools.wraps(function)
     def checked(*arguments: Any) -> Any:
         result = function(*arguments)
-        if isinstance(result, str):
-            current_budget().check_string(len(result), name)
+        if type(result) is str:
+            check_string(len(result), name)
         return result
 
     return checked

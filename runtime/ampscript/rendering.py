@@ -59,13 +59,15 @@ class Page:
         self._parts: list[str] = []
         self._size = 0
         self._max_size = self.budget.limits.output_characters
+        self._max_string = self.budget.limits.string_characters
 
     def write(self, value: Any) -> None:
         """Output a value as Marketing Cloud prints it."""
-        text = to_text(value)
-        self._size += len(text)
-        if self._size > self._max_size:
+        text = value if type(value) is str else to_text(value)
+        size = self._size + len(text)
+        if size > self._max_size:
             raise self.budget.exceeded("output_characters", "the render's output is too large")
+        self._size = size
         self._parts.append(text)
 
     @property
@@ -103,6 +105,20 @@ def current_budget() -> Budget:
     """The budget of the render in progress; outside renders, a fresh one under the default limits."""
     page = _active.get()
     return page.budget if page is not None else Budget(Limits())
+
+
+_DEFAULT_STRING_LIMIT = Limits().string_characters
+
+
+def check_string(size: int, function: str) -> None:
+    """Refuse a string of `size` characters that `function` is about to make (or made) past stringCharacters.
+
+    Called for many results, so it does the least it can when the size is fine.
+    """
+    page = _active.get()
+    limit = page._max_string if page is not None else _DEFAULT_STRING_LIMIT
+    if size > limit:
+        current_budget().check_string(size, function)
 
 
 def current_context() -> Context:

@@ -238,6 +238,10 @@ def _bounded(number: Decimal) -> Decimal:
 
 def _number_or_range_error(value: Any) -> Number | None:
     """`parse_number`, except that a number out of range raises `OutOfRange`."""
+    if type(value) is int:  # the common case first
+        if value.bit_length() > 1024:  # past 1.8E+308 (1024 bits) in constant time
+            raise OutOfRange
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -15,6 +15,8 @@ import pytest
 import ampc
 from ampscript import Context, LimitExceeded, Limits, ScriptError
 from ampscript.functions import content as content_functions
+from ampscript.functions.string import RegExMatch, ReplaceList
+from ampscript.rendering import Page
 
 
 def _render(source: str, **limits) -> str:
@@ -222,3 +224,29 @@ def test_content_counts_against_the_render_time(content):
     with pytest.raises(LimitExceeded) as raised:
         ampc.render(source, context=Context(workspace=content.root, limits={"renderSeconds": 0.5}))
     assert raised.value.limit == "render_seconds"
+
+
+def test_a_long_literal_pattern_stays_within_the_regex_limit():
+    # The regex module searched for 5,000 literal characters in 15 KB for 50 s,
+    # without checking its timeout (found by python -m ampc.fuzz).
+    text, pattern = '{"a":' * 3000, "\\[" * 5000
+    start = time.perf_counter()
+    with Page.start(Context(limits={"regexSeconds": 1}), "x.amp"):
+        assert RegExMatch(text, pattern, 0) == ""
+        assert RegExMatch("[" * 4999 + "x" + "[" * 5000, pattern, 0) == "[" * 5000
+        assert ReplaceList(text, "True", "[" * 5000) == text
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize(
+    "pattern, text, expected",
+    [
+        ("abcd*" + "d" * 70 + "e", "xxabc" + "d" * 100 + "e", "abc" + "d" * 100 + "e"),
+        ("(ab){3}" + "ab" * 70, "ab" * 100, "ab" * 73),
+        ("x" * 200 + "[0-9]+", "x" * 200 + "123", "x" * 200 + "123"),
+        ("\\." * 130 + "a?", "." * 130, "." * 130),
+    ],
+)
+def test_long_literal_runs_still_match_as_written(pattern, text, expected):
+    with Page.start(Context(), "x.amp"):
+        assert RegExMatch(text, pattern, 0) == expected
