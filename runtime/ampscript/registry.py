@@ -2,13 +2,21 @@
 
 Each function is an ordinary Python function named exactly as AMPscript
 names it (``InvokePerform``, ``Concat``, ``V``) and registered with
-`@ampscript_function(category)`.  Everything the compiler needs to know about
-it is read from its signature, so it is declared once:
+`@ampscript_function(category)`.  Everything the compiler and the runtime
+need to know about it is read from its signature, so it is declared once:
 
 * arity: required parameters, optional ones (with defaults), and ``*args``
   for variadic functions;
+* parameter types (`ampscript.values.params`: ``params.Text``,
+  ``params.Integer``, ...): the registry converts every argument to its
+  type before the body runs, and a conversion error names the function and
+  the parameter in AMPscript's camelCase (``startPosition``);
 * out-parameters: parameters annotated ``Ref`` receive a reference cell, into
   which the function writes (the compiler passes the variable's cell).
+
+A parameter without a type gets the argument as it is, except that an
+unset variable arrives as null (``None``); only `params.AnyValue` sees the
+difference.
 
 A function whose result can be much longer than its arguments (encodings,
 formats, URLs, rendered content) is registered with ``output_grows=True``:
@@ -27,7 +35,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .values import UNSET
+from .values.params import PAIR_NAME, AnyValue, Param, Value
 from .variables import Ref
+
+_DEFAULT = typing.get_args(Value)[1]  # an untyped parameter: unset becomes null
+_ANY_VALUE = typing.get_args(AnyValue)[1]  # the value as it is, unset included
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter as AMPscript sees it."""
+
+    name: str  # camelCase, as in Salesforce's reference: "startPosition"
+    kind: str  # "text", "integer", ... or "out" for a Ref
+    optional: bool
+    variadic: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,7 @@ class FunctionSpec:
     implementation: Callable
     module: str
     returns_boolean: bool = False  # annotated `-> bool`: usable as a condition as it is
+    parameters: tuple[ParameterSpec, ...] = ()
 
     def accepts(self, count: int) -> bool:
         return count >= self.min_args and (self.max_args is None or count <= self.max_args)
@@ -59,27 +83,59 @@ def _is_out(annotation: object) -> bool:
     return annotation is Ref or Ref in typing.get_args(annotation)
 
 
+def _param(annotation: object) -> Param | None:
+    """The `Param` an ``Annotated[..., Param(...)]`` annotation carries, if any."""
+    for metadata in getattr(annotation, "__metadata__", ()):
+        if isinstance(metadata, Param):
+            return metadata
+    return None
+
+
+def camel_case(name: str) -> str:
+    """A Python parameter name as AMPscript's reference spells it: start_position -> startPosition."""
+    head, *rest = name.strip("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def ampscript_function(category: str, *, output_grows: bool = False) -> Callable[[Callable], Callable]:
     """Register a runtime function under its own (AMPscript) name (`output_grows`: module docstring)."""
 
     def register(function: Callable) -> Callable:
-        hints = typing.get_type_hints(function)
+        name = function.__name__
+        hints = typing.get_type_hints(function, include_extras=True)
         minimum, maximum, outs = 0, 0, set()
+        converters: list[Callable[[Any], Any] | None] = []
+        variadic: Callable[[Any], Any] | None = None
+        pairs = False
+        parameters: list[ParameterSpec] = []
         for position, parameter in enumerate(inspect.signature(function).parameters.values()):
+            annotation = hints.get(parameter.name)
+            shown_name = camel_case(parameter.name)
+            param = _param(annotation) or _DEFAULT
             if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
                 maximum = None
+                pairs = param.kind == "name/value pairs"
+                variadic = _converter(param, name, shown_name) or _identity
+                parameters.append(ParameterSpec(shown_name, param.kind, optional=True, variadic=True))
                 break
             if parameter.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
                 continue
-            if _is_out(hints.get(parameter.name)):
+            optional = parameter.default is not inspect.Parameter.empty
+            if _is_out(annotation):
                 outs.add(position)
+                converters.append(None)
+                parameters.append(ParameterSpec(shown_name, "out", optional))
+            else:
+                converters.append(_converter(param, name, shown_name))
+                parameters.append(ParameterSpec(shown_name, param.kind, optional))
             maximum += 1
-            if parameter.default is inspect.Parameter.empty:
+            if not optional:
                 minimum = maximum
-        name = function.__name__
         if name.lower() in FUNCTIONS:
             raise ValueError(f"AMPscript function {name} is registered twice")
-        implementation = _size_checked(function) if output_grows else function
+        implementation = _converting(function, converters, variadic, pairs, name)
+        if output_grows:
+            implementation = _size_checked(implementation, name)
         FUNCTIONS[name.lower()] = FunctionSpec(
             name,
             category,
@@ -89,17 +145,69 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
             implementation,
             function.__module__,
             returns_boolean=hints.get("return") is bool,
+            parameters=tuple(parameters),
         )
         return implementation
 
     return register
 
 
-def _size_checked(function: Callable) -> Callable:
+def _converter(param: Param, function: str, parameter: str) -> Callable[[Any], Any] | None:
+    """A one-argument conversion for one parameter (None: the value passes as it is)."""
+    if param is _ANY_VALUE:
+        return None
+    if param is _DEFAULT:
+        return _unset_to_none
+    convert = param.convert
+
+    def converter(value: Any) -> Any:
+        return convert(value, function, parameter)
+
+    return converter
+
+
+def _unset_to_none(value: Any) -> Any:
+    return None if value is UNSET else value
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converting(
+    function: Callable,
+    converters: list[Callable[[Any], Any] | None],
+    variadic: Callable[[Any], Any] | None,
+    pairs: bool,
+    name: str,
+) -> Callable:
+    """`function`, with each argument converted to its parameter's type first."""
+    if variadic is None and all(converter is None for converter in converters):
+        return function  # nothing to convert: no wrapper at all
+    fixed = tuple(converter or _identity for converter in converters)
+    count = len(fixed)
+    if variadic is None:
+
+        @functools.wraps(function)
+        def converted(*arguments: Any) -> Any:
+            return function(*[convert(value) for convert, value in zip(fixed, arguments)])
+
+        return converted
+
+    names = _converter(PAIR_NAME, name, "name") if pairs else variadic
+
+    @functools.wraps(function)
+    def converted_variadic(*arguments: Any) -> Any:
+        first = [convert(value) for convert, value in zip(fixed, arguments)]
+        rest = [(variadic if index % 2 else names)(value) for index, value in enumerate(arguments[count:])]
+        return function(*first, *rest)
+
+    return converted_variadic
+
+
+def _size_checked(function: Callable, name: str) -> Callable:
     """`function`, with its string results checked against the render's stringCharacters limit."""
     from .rendering import check_string  # rendering imports the value model, which the registry must not
-
-    name = function.__name__
 
     @functools.wraps(function)
     def checked(*arguments: Any) -> Any:

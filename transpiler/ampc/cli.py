@@ -296,6 +296,10 @@ def _functions(arguments: argparse.Namespace) -> int:
                 "minArgs": spec.min_args,
                 "maxArgs": spec.max_args,
                 "outParams": sorted(position + 1 for position in spec.out_params),
+                "parameters": [
+                    {"name": p.name, "type": p.kind, "optional": p.optional, "variadic": p.variadic}
+                    for p in spec.parameters
+                ],
             }
             for spec in specs
         ]

@@ -29,7 +29,7 @@ import regex
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import check_string, current_budget
-from ..values import to_int, to_text
+from ..values import params, to_text
 
 __all__ = [
     "Char",
@@ -51,7 +51,7 @@ _OMITTED: Any = object()
 
 
 @ampscript_function("String")
-def Concat(string1: Any, *more: Any) -> str:
+def Concat(string1: params.Text, *more: params.Text) -> str:
     """Join the values' printed forms: Concat("a", 1, true) is "a1True".
 
     The reference asks for two or more arguments, but Marketing Cloud accepts
@@ -59,7 +59,7 @@ def Concat(string1: Any, *more: Any) -> str:
     (``output(concat("GroupCustomerKey is empty."))``), so one is allowed.
     """
     # Checked once joined: the result is at most the arguments' sizes added up.
-    text = "".join([to_text(string1), *map(to_text, more)])
+    text = "".join((string1, *more))
     check_string(len(text), "Concat")
     return text
 
@@ -116,16 +116,16 @@ def _lower(text: str) -> str:
 
 
 @ampscript_function("String")
-def Char(character_code: Any, num_repetitions: Any = 1) -> str:
+def Char(character_code: params.Integer, num_repetitions: params.Integer = 1) -> str:
     """The character with an (extended) ASCII code, optionally repeated: Char(65, 3) is "AAA".
 
     The reference supports codes 0-255 (Char(190) is "¾", so the codes are
     Latin-1); other codes are an error rather than a guess.
     """
-    code = to_int(character_code, "Char", "characterCode")
+    code = character_code
     if not 0 <= code <= 255:
         raise ScriptError(f"Char(): argument 'characterCode' is {code}, outside the supported range 0-255")
-    count = to_int(num_repetitions, "Char", "numRepetitions")
+    count = num_repetitions
     if count < 0:
         raise ScriptError(f"Char(): argument 'numRepetitions' must not be negative, got {count}")
     check_string(count, "Char")
@@ -133,19 +133,19 @@ def Char(character_code: Any, num_repetitions: Any = 1) -> str:
 
 
 @ampscript_function("String")
-def Length(source_string: Any) -> int:
+def Length(source_string: params.Text) -> int:
     """The number of characters, counted in UTF-16 code units as Marketing Cloud (.NET) does."""
-    return _utf16_length(to_text(source_string))
+    return _utf16_length(source_string)
 
 
 @ampscript_function("String")
-def IndexOf(source_string: Any, substring: Any) -> int:
+def IndexOf(source_string: params.Text, substring: params.Text) -> int:
     """The 1-based position of the first occurrence of substring, or 0 if there is none.
 
     The search ignores case, as Salesforce documents for the same function in
     Marketing Cloud Next; an empty (or null) substring is not found (0).
     """
-    text, wanted = to_text(source_string), to_text(substring)
+    text, wanted = source_string, substring
     if not wanted:
         return 0
     position = _upper(text).find(_upper(wanted))
@@ -155,7 +155,9 @@ def IndexOf(source_string: Any, substring: Any) -> int:
 
 
 @ampscript_function("String")
-def Substring(source_string: Any, start_position: Any, substring_length: Any = _OMITTED) -> str:
+def Substring(
+    source_string: params.Text, start_position: params.Integer, substring_length: params.Integer = _OMITTED
+) -> str:
     """Characters from a 1-based position, to the end or for a length.
 
     A start beyond the end gives an empty string (reference); a length running
@@ -163,8 +165,7 @@ def Substring(source_string: Any, start_position: Any, substring_length: Any = _
     Salesforce documents for Substring in Marketing Cloud Next).  A start
     below 1 is an error.
     """
-    text = to_text(source_string)
-    start = to_int(start_position, "Substring", "startPosition")
+    text, start = source_string, start_position
     if start < 1:
         raise ScriptError(f"Substring(): argument 'startPosition' must be 1 or greater, got {start}")
     total = _utf16_length(text)
@@ -172,9 +173,8 @@ def Substring(source_string: Any, start_position: Any, substring_length: Any = _
         return ""
     stop = total
     if substring_length is not _OMITTED:
-        length = to_int(substring_length, "Substring", "substringLength")
-        if length >= 0:
-            stop = min(total, start - 1 + length)
+        if substring_length >= 0:
+            stop = min(total, start - 1 + substring_length)
     return _utf16_slice(text, start - 1, stop)
 
 
@@ -182,15 +182,15 @@ def Substring(source_string: Any, start_position: Any, substring_length: Any = _
 
 
 @ampscript_function("String")
-def Lowercase(source_string: Any) -> str:
+def Lowercase(source_string: params.Text) -> str:
     """The string in lowercase letters."""
-    return _lower(to_text(source_string))
+    return _lower(source_string)
 
 
 @ampscript_function("String")
-def Uppercase(source_string: Any) -> str:
+def Uppercase(source_string: params.Text) -> str:
     """The string in uppercase letters (ß stays ß, as in .NET)."""
-    return _upper(to_text(source_string))
+    return _upper(source_string)
 
 
 _LETTERS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo"})
@@ -206,7 +206,7 @@ def _ends_word(character: str) -> bool:
 
 
 @ampscript_function("String")
-def ProperCase(source_string: Any) -> str:
+def ProperCase(source_string: params.Text) -> str:
     """Each word's first letter in uppercase, every other letter in lowercase.
 
     The reference example turns "9 BYWATER STREET" into "9 Bywater Street",
@@ -218,7 +218,7 @@ def ProperCase(source_string: Any) -> str:
     """
     result: list[str] = []
     in_word = False
-    for character in _lower(to_text(source_string)):
+    for character in _lower(source_string):
         if in_word:
             in_word = not _ends_word(character)
             result.append(character)
@@ -236,25 +236,25 @@ _WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u20
 
 
 @ampscript_function("String")
-def Trim(source_string: Any) -> str:
+def Trim(source_string: params.Text) -> str:
     """The string without leading and trailing white space."""
-    return to_text(source_string).strip(_WHITESPACE)
+    return source_string.strip(_WHITESPACE)
 
 
 # --- Replace, ReplaceList -------------------------------------------------------------
 
 
 @ampscript_function("String")
-def Replace(source_string: Any, search_substring: Any, replacement_substring: Any) -> str:
+def Replace(source_string: params.Text, search_substring: params.Text, replacement_substring: params.Text) -> str:
     """Replace every occurrence (case-sensitive) of search_substring.
 
     An empty search string replaces nothing (as Salesforce documents for
     Replace in Marketing Cloud Next); a null replacement removes the matches.
     """
-    text, search = to_text(source_string), to_text(search_substring)
+    text, search = source_string, search_substring
     if not search:
         return text
-    replacement = to_text(replacement_substring)
+    replacement = replacement_substring
     if len(replacement) > len(search):
         growth = text.count(search) * (len(replacement) - len(search))
         check_string(len(text) + growth, "Replace")
@@ -263,7 +263,10 @@ def Replace(source_string: Any, search_substring: Any, replacement_substring: An
 
 @ampscript_function("String")
 def ReplaceList(
-    source_string: Any, replacement_string: Any, search_string1: Any, *more_search_strings: Any
+    source_string: params.Text,
+    replacement_string: params.Text,
+    search_string1: params.Text,
+    *more_search_strings: params.Text,
 ) -> str:
     """Replace every occurrence of any of the search strings with one replacement.
 
@@ -274,15 +277,15 @@ def ReplaceList(
     at the same place, the one listed first wins.  Empty search strings are
     ignored.
     """
-    text = to_text(source_string)
-    searches = [to_text(value) for value in (search_string1, *more_search_strings)]
+    text = source_string
+    searches = [search_string1, *more_search_strings]
     searches = [search for search in searches if search]
     if not searches:
         return text
     # The standard library's re, not regex: regex searches for a long literal
     # in quadratic time (50 s for 5,000 characters in 15 KB of text).
     any_search = re.compile("|".join(re.escape(search) for search in searches))
-    replacement = to_text(replacement_string)
+    replacement = replacement_string
     if len(replacement) > min(map(len, searches)):
         size = len(text) + sum(len(replacement) - len(match.group()) for match in any_search.finditer(text))
         check_string(size, "ReplaceList")
@@ -580,7 +583,9 @@ def _group_number(value: Any) -> int | None:
 
 
 @ampscript_function("String")
-def RegExMatch(source_string: Any, reg_ex_pattern: Any, return_value: Any, *options: Any) -> str:
+def RegExMatch(
+    source_string: params.Text, reg_ex_pattern: params.Text, return_value: params.Value, *options: params.Text
+) -> str:
     """The text a .NET regular expression's group matched in the string.
 
     returnValue is a group number (0 for the whole match) or a group name;
@@ -594,8 +599,8 @@ def RegExMatch(source_string: Any, reg_ex_pattern: Any, return_value: Any, *opti
     (@match1, ...); the reference has them as the group to return and options.
     """
     flags, explicit_capture = _regex_options(options)
-    pattern = _dotnet_pattern(to_text(reg_ex_pattern), flags, explicit_capture)
-    match = _search(pattern.compiled, to_text(source_string))
+    pattern = _dotnet_pattern(reg_ex_pattern, flags, explicit_capture)
+    match = _search(pattern.compiled, source_string)
     if match is None:
         return ""
     number = _group_number(return_value)
