@@ -29,7 +29,7 @@ import regex
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import check_string, current_budget
-from ..values import params, to_text
+from ..values import case, params, to_text
 
 __all__ = [
     "Char",
@@ -77,41 +77,6 @@ def _utf16_slice(text: str, start: int, stop: int) -> str:
     return units[2 * start : 2 * stop].decode("utf-16-le", errors="replace")
 
 
-# --- .NET case mapping (one character to one character) --------------------------
-
-
-def _upper_char(character: str) -> str:
-    mapped = character.upper()
-    if len(mapped) == 1:
-        return mapped
-    # Python expands some letters (ß -> SS); .NET keeps them, except the Greek
-    # letters with iota subscript whose single-character form is the titlecase one.
-    titled = character.title()
-    return titled if len(titled) == 1 else character
-
-
-def _lower_char(character: str) -> str:
-    mapped = character.lower()
-    # Only İ (U+0130) lowercases to two characters (i + combining dot); .NET gives i.
-    return mapped if len(mapped) == 1 else mapped[0]
-
-
-def _title_char(character: str) -> str:
-    # .NET titlecases the digraphs (ǆ -> ǅ) and uppercases everything else.
-    titled = character.title()
-    if len(titled) == 1 and unicodedata.category(titled) == "Lt":
-        return titled
-    return _upper_char(character)
-
-
-def _upper(text: str) -> str:
-    return "".join(_upper_char(character) for character in text)
-
-
-def _lower(text: str) -> str:
-    return "".join(_lower_char(character) for character in text)
-
-
 # --- Char, Length, IndexOf, Substring -----------------------------------------------
 
 
@@ -148,7 +113,7 @@ def IndexOf(source_string: params.Text, substring: params.Text) -> int:
     text, wanted = source_string, substring
     if not wanted:
         return 0
-    position = _upper(text).find(_upper(wanted))
+    position = case.upper(text).find(case.upper(wanted))
     if position < 0:
         return 0
     return _utf16_length(text[:position]) + 1
@@ -184,13 +149,13 @@ def Substring(
 @ampscript_function("String")
 def Lowercase(source_string: params.Text) -> str:
     """The string in lowercase letters."""
-    return _lower(source_string)
+    return case.lower(source_string)
 
 
 @ampscript_function("String")
 def Uppercase(source_string: params.Text) -> str:
     """The string in uppercase letters (ß stays ß, as in .NET)."""
-    return _upper(source_string)
+    return case.upper(source_string)
 
 
 _LETTERS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo"})
@@ -218,12 +183,12 @@ def ProperCase(source_string: params.Text) -> str:
     """
     result: list[str] = []
     in_word = False
-    for character in _lower(source_string):
+    for character in case.lower(source_string):
         if in_word:
             in_word = not _ends_word(character)
             result.append(character)
         elif unicodedata.category(character) in _LETTERS:
-            result.append(_title_char(character))
+            result.append(case.title_char(character))
             in_word = True
         else:
             result.append(character)

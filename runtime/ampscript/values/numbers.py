@@ -54,6 +54,8 @@ def _number_or_range_error(value: Any) -> Number | None:
             raise OutOfRange
         return value
     if isinstance(value, Decimal):
+        if type(value) is Double and not value.is_finite():
+            return value  # an infinite or undefined result of arithmetic goes on as one
         return _bounded(value)
     if isinstance(value, float):
         if not _math.isfinite(value):
@@ -128,15 +130,18 @@ def _int64_error(value: Any, function: str, argument: str) -> ScriptError:
     )
 
 
-def from_double(value: float) -> Number | None:
+def from_double(value: float) -> Number:
     """The AMPscript number for the result of a double computation.
 
-    Whole results below 1E+15 become ``int``; others a `Double`.  A result
-    that overflowed (infinite) or is undefined (NaN) gives None, so that the
-    caller can raise an error naming its function.
+    Whole results below 1E+15 become ``int``; others a `Double`.  An
+    infinite or undefined result is a `Double` too (``Double("Infinity")``,
+    ``Double("NaN")``), which prints ``∞``, ``-∞`` and ``NaN`` as Marketing
+    Cloud does (https://sfmc.guide/engagement/differs-from-docs/#divide-zero-divisor-infinity).
     """
-    if not _math.isfinite(value):
-        return None
+    if _math.isnan(value):
+        return Double("NaN")
+    if _math.isinf(value):
+        return Double("Infinity" if value > 0 else "-Infinity")
     if value == 0:
         return 0  # .NET Framework prints -0.0 as "0"
     text = g15(value)

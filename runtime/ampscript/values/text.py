@@ -10,6 +10,7 @@ from typing import Any
 from .model import LARGEST_EXPONENT, SMALLEST_EXPONENT, UNSET, Double
 
 
+_INFINITY = float("inf")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -61,7 +62,11 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def double_text(value: Decimal | float) -> str:
-    """How .NET prints a double: 15 significant digits, exponent as ``E+15``/``E-05``."""
+    """How .NET prints a double: 15 significant digits, exponent as ``E+15``/``E-05``; ``∞``, ``-∞``, ``NaN``."""
+    if value != value:  # NaN
+        return "NaN"
+    if value in (_INFINITY, -_INFINITY):
+        return "∞" if value > 0 else "-∞"
     if value == 0:
         return "0"
     return g15(float(value)).replace("e", "E")
