@@ -28,6 +28,7 @@ from ampscript.backends.simulator import Simulator
 from ampscript.data_extensions import DataExtensionSpec, FieldSpec
 from ampscript.functions import Lookup
 from ampscript.rendering import Page
+from ampscript.values.case import fold
 
 
 def build(rows: int) -> Simulator:
@@ -75,7 +76,7 @@ def main() -> None:
     db: sqlite3.Connection = simulator.db
     # The same index search Lookup() makes: text is indexed on its case-folded value.
     baseline_sql = 'SELECT "Email" FROM "Members" WHERE ampc_fold("MemberKey") = ? LIMIT 1'
-    baseline = per_call(lambda key: db.execute(baseline_sql, (key.casefold(),)).fetchone(), keys)
+    baseline = per_call(lambda key: db.execute(baseline_sql, (fold(key),)).fetchone(), keys)
 
     context = Context(backend=simulator)
     with Page.start(context, "bench_lookup.amp"):

@@ -127,7 +127,7 @@ def test_syntax_error_in_content_points_into_the_content_file(workspace):
 def test_runtime_error_in_content_points_into_the_content_file(workspace):
     workspace("Totals.amp", "Total:\n  %%=Divide(10, @count)=%%")
     with pytest.raises(AMPscriptError) as raised:
-        render('%%[ set @count = 0 ]%%\n%%=ContentBlockByKey("Totals")=%%', workspace.root)
+        render('%%[ set @count = "none" ]%%\n%%=ContentBlockByKey("Totals")=%%', workspace.root)
     error = raised.value
     assert (error.filename, error.line, error.column) == ("Content/Totals.amp", 2, 3)
     assert str(error).splitlines()[1:] == [

@@ -283,24 +283,35 @@ CASES = {
             "assign with 'set @name = value', or output a value with %%= value =%%",
         ),
     ),
-    "Output of a literal": (
-        '%%[ Output("hello") ]%%',
+    "Output inside another call": (
+        '%%[ set @x = Concat(Output(Concat("a"))) ]%%',
         diagnostic(
-            "bad.amp:1:12",
-            "Output() outputs only the result of a function call",
-            '%%[ Output("hello") ]%%',
-            12,
-            "wrap the value in v(): Output(v(...))",
+            "bad.amp:1:21",
+            "Output() cannot be used inside another function call; Marketing Cloud aborts the page",
+            '%%[ set @x = Concat(Output(Concat("a"))) ]%%',
+            21,
+            "call Output() on its own, or pass the value: Concat(v(...))",
         ),
     ),
-    "OutputLine of a variable": (
-        "%%[ outputline(@x) ]%%",
+    "IsCHTMLBrowser of a call written straight in": (
+        '%%= IsCHTMLBrowser(HTTPRequestHeader("user-agent")) =%%',
         diagnostic(
-            "bad.amp:1:16",
-            "OutputLine() outputs only the result of a function call",
-            "%%[ outputline(@x) ]%%",
-            16,
-            "wrap the value in v(): OutputLine(v(...))",
+            "bad.amp:1:20",
+            "IsCHTMLBrowser() cannot take a function call as its argument; Marketing Cloud aborts the page",
+            '%%= IsCHTMLBrowser(HTTPRequestHeader("user-agent")) =%%',
+            20,
+            "set the value into a variable first: set @value = HTTPRequestHeader(...)",
+        ),
+    ),
+    "var declared again inside an if": (
+        "%%[ var @x if 1 == 1 then var @x endif ]%%",
+        diagnostic(
+            "bad.amp:1:31",
+            "variable @x is declared again inside an 'if' (it is already declared at line 1); "
+            "Marketing Cloud refuses the page",
+            "%%[ var @x if 1 == 1 then var @x endif ]%%",
+            31,
+            "AMPscript has no block scope: declare every variable once, before the 'if'",
         ),
     ),
     "missing value": (
@@ -352,9 +363,9 @@ def test_error_attributes():
 
 
 def test_several_problems_in_one_file_are_all_reported_in_order():
-    source = '%%[ set @a = Concatt(1) ]%%\n%%[ Output("x") ]%%\n%%[ next ]%%\n%%[ set @b = Row(1) ]%%'
+    source = '%%[ set @a = Concatt(1) ]%%\n%%[ set @c = Concat(Output(Concat("x"))) ]%%\n%%[ next ]%%\n%%[ set @b = Row(1) ]%%'
     error = compile_error(source)
-    assert [(p.line, p.column) for p in error.problems] == [(1, 14), (2, 12), (3, 5), (4, 14)]
+    assert [(p.line, p.column) for p in error.problems] == [(1, 14), (2, 21), (3, 5), (4, 14)]
     text = str(error)
     assert text.count(": error: ") == 4
     assert text.index("Concatt") < text.index("Output()") < text.index("'next'") < text.index("Row()")
@@ -377,14 +388,17 @@ def test_runtime_error_is_located():
     with pytest.raises(ScriptError) as raised:
         ampc.render("ok\n%%[\n  set @r = Row(@unset, 1)\n]%%", filename="rt.amp")
     assert str(raised.value) == diagnostic(
-        "rt.amp:3:3", "Row() needs a rowset, but the value is empty (null)", "  set @r = Row(@unset, 1)", 3
+        "rt.amp:3:3",
+        "Row() needs a rowset for argument 'rowset', but the value is empty (null)",
+        "  set @r = Row(@unset, 1)",
+        3,
     )
 
 
 def test_runtime_error_in_condition():
     with pytest.raises(ScriptError) as raised:
-        ampc.render('%%[ if "abc" then ]%%x%%[ endif ]%%', filename="c.amp")
-    assert str(raised.value).startswith("c.amp:1:5: error: 'abc' is not a boolean value")
+        ampc.render('%%[ if Add("abc", 1) == 1 then ]%%x%%[ endif ]%%', filename="c.amp")
+    assert str(raised.value).startswith("c.amp:1:5: error: invalid number 'abc' for argument 'number1' of Add()")
 
 
 # ---- the command line ------------------------------------------------------------------------
@@ -435,7 +449,7 @@ def test_cli_run_reports_a_runtime_error(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "rt.amp:3:1: error: Row() needs a rowset, but the value is empty (null)",
+        "rt.amp:3:1: error: Row() needs a rowset for argument 'rowset', but the value is empty (null)",
         " 3 | set @r = Row(@unset, 1)",
         "   | ^",
     ]

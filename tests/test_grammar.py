@@ -352,7 +352,8 @@ def test_string_literal_ast_unquotes():
         ("-0.5", Decimal("-0.5"), "-0.5"),
         ("1.50", Decimal("1.50"), "1.50"),
         (".5", Decimal(".5"), "0.5"),
-        ("12345678901234567890", 12345678901234567890, "12345678901234567890"),
+        # Outside signed 64 bits an integer literal prints and computes as 0 (issue 9).
+        ("12345678901234567890", 12345678901234567890, "0"),
     ],
 )
 def test_number_literals(literal, value, printed):
@@ -390,7 +391,7 @@ def test_boolean_literals(literal, value):
         ('"abc" == "ABC"', True),
         ('"10" == 10', True),
         ('"9" < "10"', True),
-        ("@unset == ''", True),
+        ("@unset == ''", False),  # "" is not null (issue 9, comparison rule 1)
     ],
 )
 def test_comparison_operators(condition, expected):

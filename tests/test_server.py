@@ -39,7 +39,7 @@ def workspace(tmp_path_factory) -> Path:
         encoding="utf-8",
     )
     (folder / "broken.amp").write_text(
-        '<p>fine</p>\n%%[ set @x = "<script>alert(1)</script>" set @y = Divide(1, 0) ]%%\n', encoding="utf-8"
+        '<p>fine</p>\n%%[ set @x = "<script>alert(1)</script>" set @y = Divide(1, "zero") ]%%\n', encoding="utf-8"
     )
     (folder / "typo.amp").write_text("%%=Concatt('a', '<b>')=%%", encoding="utf-8")
     (folder / "wrap.amp").write_text(
@@ -166,9 +166,11 @@ def test_only_amp_pages_are_served(server, path):
     assert server.get(path).status_code == 404
 
 
-def test_wrapped_long_urls_redirect_through_the_server(server):
-    short = server.get("/wrap").text
-    assert short.startswith(str(server.base_url).rstrip("/") + "/ampc/wrap/")
-    response = server.get(short)
-    assert response.status_code == 302
-    assert response.headers["location"] == "https://example.com/" + "x" * 990
+def test_long_urls_are_not_wrapped_on_a_page(server):
+    # Marketing Cloud shortens only in a send; a page gets the URL back unchanged
+    # (https://sfmc.guide/engagement/differs-from-docs/#wraplongurl-no-shortening-outside-a-send).
+    assert server.get("/wrap").text == "https://example.com/" + "x" * 990
+
+
+def test_unknown_wrapped_links_are_404(server):
+    assert server.get("/ampc/wrap/0123456789abcdef0123").status_code == 404

@@ -163,6 +163,27 @@ def test_request_names_are_case_insensitive_and_cookies_come_from_the_header():
     assert request.response.status == 200 and not request.response.is_redirect
 
 
+def test_request_names_match_as_dotnet_ignores_case():
+    # Ordinal ignore-case (ampscript.values.case.fold): one-to-one upper-case mappings, so the
+    # Kelvin sign is not "k" (Python's lower() says it is) and "ß" is not "SS".
+    request = Request("GET", "http://127.0.0.1:8000/p?%E2%84%AAey=1&stra%C3%9Fe=2")
+    assert request.query.get("key") is None
+    assert request.query["STRAßE"] == "2"
+    assert request.query.get("STRASSE") is None
+
+
+def test_page_context_is_landingpage_and_missing_attributes_are_empty():
+    # https://sfmc.guide/engagement/differs-from-docs/#attributevalue-cloudpage-and-empty-name
+    page = Context(subscriber={}, request=Request("GET", "http://127.0.0.1:8000/p"))
+    assert page.attribute("_messagecontext") == "LANDINGPAGE"
+    assert page.attribute("firstname") == ""
+    email = Context(subscriber={})
+    assert email.attribute("_messagecontext") == "SEND"
+    assert email.attribute("firstname", required=False) is None
+    with pytest.raises(ScriptError, match="the subscriber has no attribute 'firstname'"):
+        email.attribute("firstname")
+
+
 def test_redirect_sets_the_response():
     request = Request(url="http://127.0.0.1:8000/p")
     ampc.render("%%[ Redirect('https://example.com/a') Redirect('https://example.com/b') ]%%",

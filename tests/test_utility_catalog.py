@@ -32,10 +32,12 @@ DELIBERATE_DIFFERENCES: dict[str, tuple[int, int | None] | str] = {
     "FormatDate": (1, 4),
     # StringToDate's reference page documents one argument; it has no format argument.
     "StringToDate": (1, 1),
-    # Scripts that work in Marketing Cloud call these with the salt and IV arguments
-    # left out (https://gist.github.com/camrobert/3e2ac76ac3db9b1c0f384b08530d6ccc).
-    "EncryptSymmetric": (4, 8),
-    "DecryptSymmetric": (4, 8),
+    # IndexOf's undocumented third argument picks the occurrence; a fourth aborts
+    # (https://sfmc.guide/engagement/differs-from-docs/#indexof-third-occurrence-argument).
+    "IndexOf": (2, 3),
+    # Replace's replacement is optional: left out, the matches are deleted
+    # (https://sfmc.guide/engagement/differs-from-docs/#replace-case-insensitive-single-pass).
+    "Replace": (2, 3),
     # Server-side JavaScript's Platform.Variable functions, not AMPscript ones:
     # the AMPscript reference has no GetValue or SetValue.
     "GetValue": "SSJS Platform.Variable.GetValue, not an AMPscript function",
@@ -43,6 +45,10 @@ DELIBERATE_DIFFERENCES: dict[str, tuple[int, int | None] | str] = {
     # WAT(parameterSetKey, parameterValue1, ...): the reference marks the first value
     # as required (https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmatic-content/wat.htm).
     "WAT": (2, None),
+    # Marketing Cloud writes no argument (OutputLine: just the line break) and several
+    # arguments in turn (https://sfmc.guide/engagement/differs-from-docs/#outputline-arity-and-empty-argument).
+    "Output": (0, None),
+    "OutputLine": (0, None),
 }
 
 

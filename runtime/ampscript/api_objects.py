@@ -12,16 +12,15 @@ case-insensitive and take the WSDL's spelling.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 from decimal import Decimal
 from typing import Any
 
-from dateutil import parser as _dateparser
-
 from .api_schema import PropertySpec, schema
 from .errors import ScriptError
 from .values import parse_boolean, parse_number, to_text
+from .values.case import fold
+from .values.dates import read_date
 
 _INTEGER_TYPES = {"int", "long", "short", "byte", "unsignedint", "unsignedlong", "unsignedshort"}
 _NUMBER_TYPES = {"double", "decimal", "float"}
@@ -114,17 +113,15 @@ class ApiObject:
                 raise invalid("true or false")
             return flag
         if kind == "datetime":
-            if isinstance(value, _dt.datetime):
-                return value
-            try:
-                return _dateparser.parse(to_text(value))
-            except (ValueError, OverflowError):
-                raise invalid("a date") from None
+            moment = read_date(value)  # the one date parser: what AMPscript reads as a date
+            if moment is None:
+                raise invalid("a date")
+            return moment
         allowed = schema().enum(spec.type)
         if allowed is not None:
             text = to_text(value)
             for option in allowed:
-                if option.lower() == text.lower():
+                if fold(option) == fold(text):
                     return option
             raise invalid("one of " + ", ".join(allowed))
         if schema().type(spec.type) is not None:

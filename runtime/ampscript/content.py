@@ -68,6 +68,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import ScriptError
+from .values.case import fold
 from .workspace import Workspace
 
 CONTENT_FOLDER = "Content"
@@ -77,7 +78,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 
 # Root folders Marketing Cloud shows at the top of content paths; a name may
 # include or omit them.
-_ROOT_FOLDERS = ("content builder", "my contents")
+_ROOT_FOLDERS = ("CONTENT BUILDER", "MY CONTENTS")  # folded (ampscript.values.case.fold)
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,13 @@ class ContentImage:
 def normalize_name(name: str) -> str:
     """A content name as compared: ``/`` between folders, lower case, no root folder."""
     parts = [part.strip() for part in name.replace("\\", "/").split("/") if part.strip()]
-    if parts and parts[0].casefold() in _ROOT_FOLDERS:
+    if parts and fold(parts[0]) in _ROOT_FOLDERS:
         parts = parts[1:]
-    return "/".join(parts).casefold()
+    return fold("/".join(parts))
 
 
 def _normalize_key(key: str) -> str:
-    return key.strip().casefold()
+    return fold(key.strip())
 
 
 class _Lookup:

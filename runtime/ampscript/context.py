@@ -37,7 +37,15 @@ class Context:
     * ``limits``: what one render may use (`ampscript.limits.Limits`, or a
       mapping of ampc.json names such as ``{"renderSeconds": 10}``); what
       is given here changes the workspace's ``ampc.json`` limits, which
-      change the defaults.
+      change the defaults;
+    * ``local_time_zone``: the time zone of the Marketing Cloud user the
+      render runs as, which SystemDateToLocalDate() and
+      LocalDateToSystemDate() convert to and from: an IANA name
+      (``"Europe/Berlin"``), a UTC offset (``"+01:00"``) or a `tzinfo`
+      (default: system time, so both return their argument).  Marketing
+      Cloud takes it from the user's settings; the offsets it applies follow
+      that zone's daylight saving time
+      (https://sfmc.guide/engagement/differs-from-docs/#systemdatetolocaldate-seasonal-shift).
     """
 
     def __init__(
@@ -50,6 +58,7 @@ class Context:
         state: str | Path | None = None,
         request: Any = None,
         limits: Limits | Mapping[str, Any] | None = None,
+        local_time_zone: str | _dt.tzinfo | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         attributes = subscriber if subscriber is not None else self.workspace.subscriber()
@@ -66,6 +75,7 @@ class Context:
         # What the latest top-level render recorded besides its output (see Page.render_data).
         self.render_data: dict[str, Any] = {}
         self._limits_given = limits
+        self.local_time_zone = local_time_zone  # read by ampscript.functions.date_time
         self._limits: Limits | None = None
 
     @property
@@ -133,8 +143,17 @@ class Context:
 
         The subscriber's attribute wins; a personalization string (``emailaddr``,
         ``jobid``, ``xtshortdate``, see `ampscript.system_strings`) then tries its
-        aliases and falls back to its local default.  Anything else missing is an
-        error, or None when not `required` (AttributeValue()).
+        aliases and falls back to its local default.  Anything else missing is:
+
+        * on a page request (a CloudPage: `request` is set), the empty string,
+          for a bare name (``firstname``) and AttributeValue() alike: it is
+          empty, not null (observed:
+          https://sfmc.guide/engagement/ampscript/functions/empty/,
+          https://sfmc.guide/engagement/ampscript/functions/isnull/,
+          https://sfmc.guide/engagement/ampscript/functions/attributevalue/);
+        * in an email, an error, or None when not `required` (AttributeValue())
+          (choice: sfmc.guide observed pages only; the error catches a missing
+          attribute in test data).
         """
         system_string = system_strings.lookup(name)
         for candidate in (name, *(system_string.aliases if system_string else ())):
@@ -142,6 +161,8 @@ class Context:
                 return self.subscriber[candidate]
         if system_string is not None and system_string.default is not None:
             return system_string.default(self)
+        if self.request is not None:
+            return ""
         if required:
             raise ScriptError(
                 f"the subscriber has no attribute {name!r}",

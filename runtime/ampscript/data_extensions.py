@@ -46,13 +46,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-from dateutil import parser as _dateparser
 
 from .errors import ScriptError
 from .values import Row, parse_boolean, parse_number, to_text
+from .values.case import fold
+from .values.dates import read_date
 from .workspace import Workspace
 
 FIELD_TYPES = ("Text", "Number", "Decimal", "Date", "Boolean", "EmailAddress", "Phone", "Locale")
@@ -86,10 +85,10 @@ class DataExtensionSpec:
     _by_name: dict[str, FieldSpec] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_name = {f.name.lower(): f for f in self.fields}
+        self._by_name = {fold(f.name): f for f in self.fields}
 
     def field(self, name: str) -> FieldSpec:
-        spec = self._by_name.get(name.lower())
+        spec = self._by_name.get(fold(name))
         if spec is None:
             raise ScriptError(f"data extension '{self.name}' has no field '{name}'")
         return spec
@@ -138,14 +137,20 @@ class DataExtensionSpec:
         return cls(name, fields, data.get("customerKey"))
 
 
-def _casefold_compare(left: str, right: str) -> int:
-    a, b = left.casefold(), right.casefold()
+def _collate_ignoring_case(left: str, right: str) -> int:
+    a, b = fold(left), fold(right)
     return (a > b) - (a < b)
 
 
 def _fold(value: Any) -> Any:
-    """The case-insensitive key of a text value (``ampc_fold`` in SQL); other values unchanged."""
-    return value.casefold() if isinstance(value, str) else value
+    """The case-insensitive key of a text value (``ampc_fold`` in SQL): the value core's `fold`."""
+    return fold(value) if isinstance(value, str) else value
+
+
+# PRAGMA user_version of a store whose text indexes key on the value core's
+# fold (one-to-one case mapping); earlier state files keyed on Python's
+# casefold() and are re-indexed when opened.
+_FOLD_VERSION = 2
 
 
 def _is_text(f: FieldSpec) -> bool:
@@ -203,8 +208,11 @@ class DataExtensionStore:
     def __init__(self, db: sqlite3.Connection, *, locked: Callable[[], Exception] | None = None) -> None:
         self.db = db
         self._locked = locked or (lambda: ScriptError("the database is locked by another connection"))
-        db.create_collation("AMPSCRIPT_CI", _casefold_compare)
+        db.create_collation("AMPSCRIPT_CI", _collate_ignoring_case)
         db.create_function("ampc_fold", 1, _fold, deterministic=True)
+        if db.execute("PRAGMA user_version").fetchone()[0] < _FOLD_VERSION:
+            db.execute("REINDEX")  # indexes an earlier version built with another fold
+            db.execute(f"PRAGMA user_version = {_FOLD_VERSION}")
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {_REGISTRY} "
             "(name TEXT PRIMARY KEY COLLATE NOCASE, customer_key TEXT COLLATE NOCASE, spec TEXT NOT NULL)"
@@ -229,9 +237,9 @@ class DataExtensionStore:
             self._load_specs()
 
     def _remember(self, spec: DataExtensionSpec) -> None:
-        self._specs[spec.name.lower()] = spec
+        self._specs[fold(spec.name)] = spec
         if spec.customer_key:
-            self._specs.setdefault(spec.customer_key.lower(), spec)
+            self._specs.setdefault(fold(spec.customer_key), spec)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -337,7 +345,7 @@ class DataExtensionStore:
 
     def define(self, spec: DataExtensionSpec) -> None:
         """Create the data extension's table (and an index per field)."""
-        if spec.name.lower() in self._specs:
+        if fold(spec.name) in self._specs:
             raise ScriptError(f"data extension '{spec.name}' already exists")
         if spec.name.lower().startswith(("_ampc_", "sqlite_")):
             raise ScriptError(f"'{spec.name}' is a reserved name")
@@ -372,13 +380,13 @@ class DataExtensionStore:
         self._load_specs()
 
     def spec(self, name: str) -> DataExtensionSpec:
-        spec = self._specs.get(to_text(name).lower())
+        spec = self._specs.get(fold(to_text(name)))
         if spec is None:
             raise ScriptError(f"data extension '{to_text(name)}' does not exist")
         return spec
 
     def exists(self, name: str) -> bool:
-        return to_text(name).lower() in self._specs
+        return fold(to_text(name)) in self._specs
 
     def names(self) -> list[str]:
         return sorted({spec.name for spec in self._specs.values()}, key=str.lower)
@@ -463,14 +471,10 @@ class DataExtensionStore:
                 raise invalid("true or false")
             return int(flag)
         if kind == "date":
-            if isinstance(value, _dt.datetime):
-                moment = value
-            else:
-                try:
-                    moment = _dateparser.parse(to_text(value))
-                except (ValueError, OverflowError):
-                    raise invalid("a date") from None
-            return moment.replace(tzinfo=None).isoformat(sep=" ")
+            moment = read_date(value)  # the one date parser: what AMPscript reads as a date
+            if moment is None:
+                raise invalid("a date")
+            return moment.isoformat(sep=" ")
         raise AssertionError(kind)
 
     @staticmethod

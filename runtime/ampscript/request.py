@@ -11,8 +11,10 @@ extra headers and cookies.  `ampc run --param/--header/--method` and
             form={"email": "ana@example.com"}, headers={"User-Agent": "pytest"})
 
 Names are case-insensitive (query and form parameters, headers, cookies), as
-in the ASP.NET collections Marketing Cloud reads them from; a parameter sent
-more than once reads as its values joined by commas, as .NET joins them.
+in the ASP.NET collections Marketing Cloud reads them from (compared with
+`ampscript.values.case.fold`, .NET's ordinal ignore-case); a parameter sent
+more than once reads as its values joined by commas, as .NET joins them
+(observed: https://sfmc.guide/engagement/differs-from-docs/#requestparameter-case-duplicates-and-raw-values).
 
 What a script puts in a response header cannot split the response:
 Redirect()'s URL is stored as the Location header will carry it
@@ -43,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import ScriptError
-from .values import parse_json
+from .values import case, parse_json
 from .workspace import Workspace
 
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"  # where `ampc serve` listens by default
@@ -66,8 +68,8 @@ class MultiDict(Mapping[str, str]):
             self._pairs.extend((str(name), "" if item is None else str(item)) for item in values)
 
     def get_all(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [value for key, value in self._pairs if key.lower() == wanted]
+        wanted = case.fold(name)
+        return [value for key, value in self._pairs if case.fold(key) == wanted]
 
     def __getitem__(self, name: str) -> str:
         values = self.get_all(name)
@@ -78,11 +80,11 @@ class MultiDict(Mapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         seen: dict[str, str] = {}
         for key, _ in self._pairs:
-            seen.setdefault(key.lower(), key)
+            seen.setdefault(case.fold(key), key)
         return iter(seen.values())
 
     def __len__(self) -> int:
-        return len({key.lower() for key, _ in self._pairs})
+        return len({case.fold(key) for key, _ in self._pairs})
 
     def items_multi(self) -> list[tuple[str, str]]:
         return list(self._pairs)
@@ -146,7 +148,7 @@ class Request:
         body: bytes | str = b"",
         authenticated: Mapping[str, Any] | None = None,
     ) -> None:
-        self.method = method.upper()
+        self.method = case.upper(method)
         self.url = url
         parts = urlsplit(url)
         if not parts.scheme or not parts.netloc:
@@ -188,8 +190,9 @@ class Request:
     def parameter(self, name: str, workspace: Workspace) -> str | None:
         """A request parameter: the encrypted ``qs`` parameters first, then the query string, then form fields."""
         encrypted = self.encrypted(workspace).get("parameters", {})
+        wanted = case.fold(name)
         for key, value in encrypted.items():
-            if key.lower() == name.lower():
+            if case.fold(key) == wanted:
                 return value
         for source in (self.query, self.form):
             if name in source:
@@ -239,7 +242,7 @@ def safe_header_value(value: str) -> str:
 
 
 def _is_urlencoded(content_type: str) -> bool:
-    return content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+    return case.fold(content_type.split(";")[0].strip()) == case.fold("application/x-www-form-urlencoded")
 
 
 def _parse_cookies(header: str | None) -> list[tuple[str, str]]:
@@ -320,4 +323,4 @@ def page_path(workspace: Workspace, page_id: str) -> str:
     if file is None:
         return f"/{page_id}"
     file = file.replace("\\", "/").lstrip("/")
-    return "/" + (file[: -len(".amp")] if file.lower().endswith(".amp") else file)
+    return "/" + (file[: -len(".amp")] if case.fold(file).endswith(case.fold(".amp")) else file)

@@ -50,7 +50,11 @@ def _timed(values: range, budget: Budget) -> Iterator[int]:
 
 
 def attribute(name: str) -> Any:
-    """A subscriber attribute or personalization string (`emailaddr`, `[First Name]`)."""
+    """A subscriber attribute or personalization string (`emailaddr`, `[First Name]`).
+
+    One the subscriber lacks is an error in an email and the empty string on a
+    page request (`ampscript.context.Context.attribute`).
+    """
     return current_context().attribute(name)
 
 

@@ -7,11 +7,14 @@ send date.  A local render has no job, so each string resolves, in order, to:
    (``emailaddr`` also reads ``EmailAddress``), so a test can set any of them
    in ``subscriber.json``;
 2. a local default: send-date strings from ``Context.now()``, identifiers 0,
-   names, URLs and texts empty, and the render context ``SEND``.
+   names, URLs and texts empty, and the render context ``_messagecontext``
+   ``SEND``, or ``LANDINGPAGE`` when rendering a page request (observed:
+   https://sfmc.guide/engagement/differs-from-docs/#attributevalue-cloudpage-and-empty-name).
 
 ``firstname``, ``lastname`` and ``fullname`` are profile attributes, not
 system values: they read ``First Name``/``FirstName`` (and so on) and, like
-any attribute, are an error when the subscriber has none.
+any attribute, are an error in an email when the subscriber has none, and
+the empty string on a page (`ampscript.context.Context.attribute`).
 
 The names are those of Salesforce's personalization string reference (the
 send-date formats are from
@@ -72,6 +75,12 @@ def _long_date(context: Context) -> str:
     return f"{_weekday(context)}, {_month(context)} {now.day}, {now.year}"
 
 
+def _message_context(context: Context) -> str:
+    # On a CloudPage: LANDINGPAGE
+    # (https://sfmc.guide/engagement/differs-from-docs/#attributevalue-cloudpage-and-empty-name).
+    return "LANDINGPAGE" if context.request is not None else "SEND"
+
+
 def _subscriber_key(context: Context) -> Any:
     # Without the Subscriber Key business rule, the key is the email address.
     return context.attribute("emailaddr", required=False)
@@ -94,7 +103,7 @@ _STRINGS = [
     SystemString("_jobsubscriberbatchid", "the batch id within the job", _NO_ID),
     SystemString("_preheader", "the email's preheader", _EMPTY),
     SystemString("_datasourcename", "the send's data source", _EMPTY),
-    SystemString("_messagecontext", "SEND, PREVIEW, VAWP or FTAF", _constant("SEND")),
+    SystemString("_messagecontext", "SEND, PREVIEW, VAWP, FTAF or LANDINGPAGE", _message_context),
     SystemString("_istestsend", "whether this is a test send", _constant(False)),
     SystemString("listid", "the send list's id", _NO_ID),
     SystemString("_listname", "the send list's name", _EMPTY),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from .values.model import UNSET
+
 
 class Variables(dict):
     """A script's variables, keyed by their AMPscript names (``"@firstName"``).
 
     Names are case-insensitive, as in AMPscript: ``@FirstName`` and
     ``@firstname`` are one variable, shown under the spelling it was first set
-    with.  Reading a variable that was never set gives null (``None``).  It is
-    a real dict, so debuggers show it as one.
+    with.  Reading a variable that was never set, or declared with ``var`` and
+    not set since, gives `UNSET`: null in every respect but IsNull()'s (see
+    `ampscript.values.model`).  It is a real dict, so debuggers show it as one.
     """
 
     def __init__(self) -> None:
@@ -23,7 +26,7 @@ class Variables(dict):
 
     def __getitem__(self, name: str) -> Any:
         key = self._spelling.get(name.lower())
-        return None if key is None else dict.__getitem__(self, key)
+        return UNSET if key is None else dict.__getitem__(self, key)
 
     def __setitem__(self, name: str, value: Any) -> None:
         dict.__setitem__(self, self._key(name), value)
@@ -35,13 +38,13 @@ class Variables(dict):
         return self[name] if name in self else default
 
     def declare(self, *names: str) -> None:
-        """`var @a, @b`: the variables exist and are null, even if they were set before.
+        """`var @a, @b`: the variables exist and are unset, even if they were set before.
 
         (Salesforce's Language Elements page: declaring a name that already
         exists sets its value to NULL.)
         """
         for name in names:
-            self[name] = None
+            self[name] = UNSET
 
     def ref(self, name: str) -> VariableRef:
         """A reference cell bound to a variable, to pass as an out-parameter."""

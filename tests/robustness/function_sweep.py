@@ -19,7 +19,7 @@ from typing import Any
 
 from ampc import nodes as n
 from ampc.errors import CompileError
-from ampc.fuzz import ODD_VALUES, call_function
+from ampc.fuzz import ODD_VALUES, call_function  # noqa: F401 (call_function is re-exported to the sweep test)
 from ampc.parser import parse
 from ampscript.registry import FunctionSpec, all_functions
 from corpus_format import load_cases

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import ampc
-from ampscript import AMPscriptError, Context, ScriptError, Workspace
+from ampscript import Context, ScriptError, Workspace
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
 

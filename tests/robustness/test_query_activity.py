@@ -20,6 +20,7 @@ import ampc
 from ampscript import Context, ScriptError
 from ampscript.backends import queries
 from ampscript.limits import LimitExceeded
+from ampscript.values.case import fold
 
 START = (
     '%%[ set @q = CreateObject("QueryDefinition") SetObjectProperty(@q, "CustomerKey", "q")'
@@ -264,8 +265,9 @@ def test_after_a_refused_query_the_state_file_is_whole_and_later_renders_work(tm
     assert [entry[3] for entry in second.backend.activity()] == ["Error"]
 
     with sqlite3.connect(state) as db:
-        db.create_collation("AMPSCRIPT_CI", lambda a, b: (a.casefold() > b.casefold()) - (a.casefold() < b.casefold()))
-        db.create_function("ampc_fold", 1, lambda v: v.casefold() if isinstance(v, str) else v, deterministic=True)
+        # The store's own collation and index function (the value core's case folding).
+        db.create_collation("AMPSCRIPT_CI", lambda a, b: (fold(a) > fold(b)) - (fold(a) < fold(b)))
+        db.create_function("ampc_fold", 1, lambda v: fold(v) if isinstance(v, str) else v, deterministic=True)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     script = workspace / "page.amp"
     script.write_text('%%=DataExtensionRowCount("Members")=%% %%=DataExtensionRowCount("Dst")=%%')

@@ -40,9 +40,22 @@ from ampscript.registry import FunctionSpec, all_functions, lookup
 from . import nodes as n
 from .errors import CompileError, SourceFile
 
-# Functions whose argument must be a function call (Salesforce's Output() and
-# OutputLine() pages: a literal or variable argument is an error).
-_NEEDS_CALL_ARGUMENT = {"output", "outputline"}
+# Output() and OutputLine() write only the results of function calls: a
+# literal or a variable argument prints nothing (OutputLine still ends the
+# line), and either function inside another call aborts the page
+# (https://sfmc.guide/engagement/ampscript/functions/output/; the reference
+# calls a non-call argument an error, but Marketing Cloud renders the page).
+_OUTPUT_FUNCTIONS = {"output", "outputline"}
+
+# Functions Marketing Cloud refuses to run with a function call written
+# straight in as their argument (the value must come through a variable).
+# IsCHTMLBrowser(HTTPRequestHeader("user-agent")) aborts the page even when
+# the header was sent (https://sfmc.guide/engagement/ampscript/functions/ischtmlbrowser/).
+_NO_CALL_ARGUMENT = {"ischtmlbrowser"}
+
+# Signed 64-bit: an integer literal outside it prints and computes as 0, as
+# Marketing Cloud's engineers observed (issue 9).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 # Past these lengths, elseif chains and and/or chains are lowered in groups
 # (`_Generator.long_if_chain`, `_boolean_chain`), so that no length of them
@@ -324,6 +337,8 @@ class _Generator:
 
     def number(self, node: n.NumberLiteral) -> cst.BaseExpression:
         value = node.value
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+            value = 0  # see _INT64_MIN
         if isinstance(value, Decimal):
             self.uses_decimal = True
             return self.call(cst.Name("Decimal"), [python_literal(str(value))])
@@ -344,15 +359,42 @@ class _Generator:
         spec = self.check_call(node)
         if spec is None:
             return cst.Name("None")  # placeholder; the problems are raised at the end
+        if spec.name.lower() == "iif" and len(node.args) == 3:
+            return self.iif(node)
         self.functions_used.add(spec.name)
         arguments = []
         for position, argument in enumerate(node.args):
+            if spec.name.lower() in _OUTPUT_FUNCTIONS and not isinstance(argument, n.Call):
+                continue  # prints nothing (see _OUTPUT_FUNCTIONS)
             if position in spec.out_params and isinstance(argument, n.Variable):
                 ref = cst.Attribute(cst.Name("var"), cst.Name("ref"))
                 arguments.append(self.call(ref, [python_literal(self.variable_name(argument))]))
+            elif isinstance(argument, n.BooleanLiteral) and _parameter_kind(spec, position) == "text":
+                # A boolean literal given straight to a text parameter is
+                # empty: Concat(true, false) prints nothing, Length(true) is
+                # 0 (https://sfmc.guide/engagement/differs-from-docs/#concat-booleans-swallowed).
+                # A variable holding a boolean prints True/False as usual.
+                arguments.append(python_literal(""))
             else:
                 arguments.append(self.expression(argument))
         return self.call(cst.Name(spec.name), arguments)
+
+    def iif(self, node: n.Call) -> cst.BaseExpression:
+        """IIf(condition, a, b) as Python's ``a if condition else b``: only the chosen value is evaluated.
+
+        (https://sfmc.guide/engagement/ampscript/functions/iif/: a RaiseError
+        in the branch not taken does not run.)  The condition is taken as
+        conditions are (`ampscript.values.compare`): a value that is not a
+        boolean is false, never an error.
+        """
+        condition, if_true, if_false = node.args
+        return cst.IfExp(
+            test=self.condition(condition),
+            body=self.expression(if_true),
+            orelse=self.expression(if_false),
+            lpar=[cst.LeftParen()],
+            rpar=[cst.RightParen()],
+        )
 
     def check_call(self, node: n.Call) -> FunctionSpec | None:
         spec = lookup(node.name)
@@ -385,17 +427,29 @@ class _Generator:
                     )
                 )
                 ok = False
-        if spec.name.lower() in _NEEDS_CALL_ARGUMENT and node.args and not isinstance(node.args[0], n.Call):
+        if spec.name.lower() in _NO_CALL_ARGUMENT and node.args and isinstance(node.args[0], n.Call):
             argument = node.args[0]
             self.problem(
                 self.file.error(
-                    f"{spec.name}() outputs only the result of a function call",
+                    f"{spec.name}() cannot take a function call as its argument; Marketing Cloud aborts the page",
                     argument.span.line,
                     argument.span.column,
-                    hint=f"wrap the value in v(): {spec.name}(v(...))",
+                    hint=f"set the value into a variable first: set @value = {argument.name}(...)",
                 )
             )
             ok = False
+        for argument in node.args:
+            if isinstance(argument, n.Call) and argument.name.lower() in _OUTPUT_FUNCTIONS:
+                self.problem(
+                    self.file.error(
+                        f"{argument.name}() cannot be used inside another function call; "
+                        "Marketing Cloud aborts the page",
+                        argument.span.line,
+                        argument.span.column,
+                        hint=f"call {argument.name}() on its own, or pass the value: {spec.name}(v(...))",
+                    )
+                )
+                ok = False
         return spec if ok else None
 
     def unknown_function(self, node: n.Call) -> CompileError:
@@ -449,6 +503,16 @@ class _Generator:
             dotted = cst.Attribute(dotted, cst.Name(part))
         aliases = [cst.ImportAlias(cst.Name(name)) for name in names]
         return cst.SimpleStatementLine([cst.ImportFrom(module=dotted, names=aliases)])
+
+
+def _parameter_kind(spec: FunctionSpec, position: int) -> str | None:
+    """The AMPscript type of a function's parameter at `position` (the variadic one past the end)."""
+    parameters = spec.parameters
+    if position < len(parameters) and not parameters[position].variadic:
+        return parameters[position].kind
+    if parameters and parameters[-1].variadic:
+        return parameters[-1].kind
+    return None
 
 
 def _is_boolean(expression: n.Expression) -> bool:

@@ -15,6 +15,7 @@ from ampscript.values import clean_text
 
 from .codegen import generate
 from .errors import CompileError, SourceFile
+from .declarations import check_declarations
 from .nesting import check_nesting
 from .parser import parse
 
@@ -22,8 +23,8 @@ from .parser import parse
 def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool = True) -> str:
     """Compile AMPscript source into the source of a Python module.
 
-    The passes: parse (syntax and structure), check (nesting depth), emit
-    (code generation, which also checks calls).  Every problem found is
+    The passes: parse (syntax and structure), check (nesting depth, ``var``
+    declarations), emit (code generation, which also checks calls).  Every problem found is
     reported together in one `CompileError`.
 
     `readable` formats the module with black, for people to read (``ampc
@@ -38,6 +39,7 @@ def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool
         template = parse(source, filename, problems)
         if not check_nesting(template, problems):
             raise CompileError.collect(problems)
+        check_declarations(template, problems)
         return generate(template, problems, readable=readable)
     except RecursionError:
         # The nesting check keeps the recursive passes far from Python's

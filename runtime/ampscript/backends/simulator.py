@@ -59,6 +59,7 @@ from ..errors import RaisedError, ScriptError
 from ..limits import LimitExceeded, Limits
 from . import queries
 from ..values import Row, Rowset, field_at_path, to_text
+from ..values.case import fold
 from ..workspace import Workspace
 from .base import CallResult, RetrieveResult
 
@@ -758,8 +759,9 @@ _OPERATORS = {
 
 
 def _like(pattern: str) -> re.Pattern[str]:
-    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    """A LIKE pattern over folded text (the value core's case folding, as every comparison)."""
+    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in fold(pattern)]
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def _compare(operator: str, actual: Any, values: list[Any]) -> bool:
@@ -789,7 +791,7 @@ def _compare(operator: str, actual: Any, values: list[Any]) -> bool:
     if operator == "in":
         return any(operators.eq(actual, value) for value in values)
     if operator == "like":
-        return bool(_like(to_text(first)).fullmatch(to_text(actual)))
+        return bool(_like(to_text(first)).fullmatch(fold(to_text(actual))))
     raise AssertionError(operator)
 
 

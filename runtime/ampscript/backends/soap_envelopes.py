@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dateutil import parser as _dateparser
-
 from ..api_objects import ApiObject
 from ..api_schema import PropertySpec, schema
-from ..values import Row, Rowset, to_text
+from ..values import Row, Rowset, parse_boolean, parse_number, to_text
+from ..values.dates import read_iso_datetime
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER = "http://exacttarget.com/wsdl/partnerAPI"
@@ -316,15 +315,18 @@ def _scalar(text: str, type_name: str) -> Any:
     """Text of a simple WSDL type as the AMPscript value it stands for (text if it does not parse)."""
     kind = type_name.lower()
     try:
-        if kind in _INTEGER_TYPES:
-            return int(text)
-        if kind in ("double", "decimal", "float"):
-            return Decimal(text)
+        if kind in _INTEGER_TYPES or kind in ("double", "decimal", "float"):
+            number = parse_number(text)  # the value core reads the number
+            if number is None or (kind in _INTEGER_TYPES and not isinstance(number, int)):
+                return text
+            return number
         if kind == "boolean":
-            return {"true": True, "1": True, "false": False, "0": False}[text.strip().lower()]
+            flag = parse_boolean(text)
+            return text if flag is None else flag
         if kind == "datetime":
             # Marketing Cloud dates are its system time; AMPscript dates carry no zone.
-            return _dateparser.isoparse(text).replace(tzinfo=None)
+            moment = read_iso_datetime(text)
+            return text if moment is None else moment
     except (ValueError, KeyError, InvalidOperation, OverflowError):
         return text
     return text

@@ -4,23 +4,87 @@ Marketing Cloud formats numbers with .NET, so FormatNumber(), FormatCurrency()
 and Format() take .NET format strings:
 
 * standard formats: a letter and an optional precision, ``C``, ``C2``, ``D5``,
-  ``E``, ``F2``, ``G``, ``N``, ``P3``, ``R``, ``X8``;
+  ``E``, ``F2``, ``G``, ``N``, ``P3``, ``R``, ``X8``; the letter in either
+  case (https://sfmc.guide/engagement/ampscript/functions/formatnumber/);
+  an unknown letter (``Q``) is an error, as .NET's FormatException is;
 * custom formats: ``#,##0.00``, ``0.0%``, ``00000``, ``#,##0,,``, ``0.###E+0``,
   ``"$"#,##0.00;("$"#,##0.00);zero``, with quoted and ``\\``-escaped literals.
+  A custom format without digit placeholders prints only its literals, as
+  .NET does: ``FormatNumber(1234.555, "qqqq")`` is ``qqqq``
+  (https://sfmc.guide/engagement/ampscript/functions/formatnumber/: "an
+  unrecognised pattern is echoed back").
 
-Culture data (separators, group sizes, currency symbol and pattern, percent
-pattern) comes from Babel's CLDR tables; culture codes may be written
-``de-DE`` or ``de_DE``, in any case.  Ties round away from zero, as .NET
-formatting does (``FormatNumber(2.5, "F0")`` is ``3``).
+Ties round away from zero, as .NET formatting does (``FormatNumber(2.5,
+"N0")`` is ``3``, ``FormatNumber(1.005, "N2")`` is ``1.01``: sfmc.guide's
+FormatNumber page).  Values are AMPscript numbers (int or Decimal, never
+float).  Like .NET formatting a double, a value is first taken to 15
+significant digits.  An infinite or undefined value (``Divide(1, 0)``)
+prints ``∞``, ``-∞`` or ``NaN`` whatever the format, as .NET prints a double's
+infinity and NaN before it reads the format (choice: sfmc.guide does not
+format one; the symbols are those Marketing Cloud prints for the value,
+https://sfmc.guide/engagement/differs-from-docs/#divide-zero-divisor-infinity).
 
-Values are AMPscript numbers (int or Decimal, never float).  Like .NET
-formatting a double, a value is first taken to 15 significant digits.
+Culture data
+------------
+
+Culture codes may be written ``de-DE`` or ``de_DE``, in any case, or as a
+language alone (``de``).  An empty code means en-US.  A code no culture
+answers to (``zz-ZZ``) does not abort: it formats like en-US, with the
+generic currency sign ``¤`` (U+00A4) for its currency, as Marketing Cloud
+prints ``FormatNumber(1234.555, "N2", "zz-ZZ")`` as ``1,234.56`` and
+``FormatCurrency(1234.555, "zz-ZZ")`` as ``¤1,234.56``
+(https://sfmc.guide/engagement/ampscript/functions/formatnumber/,
+https://sfmc.guide/engagement/ampscript/functions/formatcurrency/).
+
+Separators, group sizes, the currency, its symbol and decimal places, and
+the positive and negative patterns come from Babel's CLDR tables.  Marketing
+Cloud runs on the .NET Framework, whose culture data comes from Windows, not
+CLDR; where the two differ in characters, the observed Windows ones are used:
+
+=====================  ==================  ==================================
+what                   Babel (CLDR)        Marketing Cloud
+=====================  ==================  ==================================
+space between the      U+00A0 no-break     U+0020 space: ``1.234,56 €``
+number and a currency  space               (de-DE), ``R$ 1.234,56`` (pt-BR),
+or percent sign                            ``CHF 1’234.56`` (de-CH) [1]_ [2]_
+group separator        U+202F narrow       U+00A0 no-break space:
+(fr-FR, every culture  no-break space      ``1 234,56`` (fr-FR) [1]_ [3]_
+with U+202F)
+group separator        ``'`` (U+0027)      ``’`` (U+2019): ``CHF 1’234.56``
+(de-CH, every culture                      (de-CH) [1]_ [3]_
+with ``'``)
+yen sign (ja-JP)       ``￥`` (U+FFE5)      ``¥`` (U+00A5): ``¥1,235`` [1]_ [2]_
+negative currency,     ``-$1,234.56``      ``($1,234.56)`` [1]_ [2]_ [4]_
+en-US (and ``en``)
+=====================  ==================  ==================================
+
+.. [1] https://sfmc.guide/engagement/ampscript/functions/formatcurrency/
+   (its table of one amount in nine locales, and the negatives table).
+.. [2] https://sfmc.guide/engagement/ampscript/functions/formatnumber/
+   (``C2`` in de-DE, ``C`` in ja-JP, ``C2`` of a negative); issue 9:
+   ``FormatNumber("123.4451", "C2", "de_DE")`` is ``123,45 €`` with a
+   plain space.
+.. [3] Observed for fr-FR and de-CH; applied to every culture whose CLDR
+   group separator is that character (U+202F: fr-BE, rm-CH and most other
+   French cultures; ``'``: fr-CH, it-CH, de-LI, en-CH) (choice: sfmc.guide
+   shows one culture of each).
+.. [4] https://sfmc.guide/engagement/ampscript/functions/format/ (``C2`` of
+   ``-1234.555`` is ``($1,234.56)``).  That is .NET's
+   CurrencyNegativePattern 0 for en-US; other cultures keep CLDR's negative
+   pattern, which for those sfmc.guide shows is .NET's (de-DE
+   ``-1.234,56 €``).
+
+The spaces are plain because .NET lays out currency and percent values with
+fixed pattern templates (``"# $"``, ``"$ #"``, ``"# %"``...) that use U+0020;
+so every space in a culture's currency, percent and number patterns is
+U+0020 here, not only the observed ones (derived).  The minus sign is
+CLDR's (sfmc.guide is silent; U+2212 in sv-SE, fi-FI, nb-NO).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 
@@ -29,6 +93,7 @@ from babel import numbers as babel_numbers
 from babel.core import get_global
 
 from ..errors import ScriptError
+from ..values import case
 
 DEFAULT_CULTURE = "en-US"
 
@@ -36,11 +101,14 @@ DEFAULT_CULTURE = "en-US"
 # Marketing Cloud documents; CLDR has no such field (its patterns say "up to 3").
 _NUMBER_DECIMAL_DIGITS = 2
 
-# Where Marketing Cloud (.NET on Windows) documents output that differs from
-# CLDR: FormatCurrency(1234.555, "de_CH", 0) prints CHF 1'235 with an ASCII
-# apostrophe, not CLDR's U+2019
-# (https://developer.salesforce.com/docs/atlas.en-us.noversion.mc-programmatic-content.meta/mc-programmatic-content/FormatCurrency.htm).
-_GROUP_SYMBOL_OVERRIDES = {"de_CH": "'"}
+# Marketing Cloud's characters where Babel's differ (module docstring).
+_GROUP_SEPARATORS = {"\u202f": "\xa0", "'": "\u2019"}
+_PATTERN_SPACES = str.maketrans({"\xa0": " ", "\u202f": " "})
+_CURRENCY_SYMBOLS = {"\uffe5": "\xa5"}  # fullwidth yen sign -> yen sign
+# .NET's CurrencyNegativePattern 0, "($n)", for these cultures (Babel names).
+_PARENTHESIZED_NEGATIVE_CURRENCY = frozenset({"en", "en_US"})
+# The culture of a code no culture answers to: en-US's, with the generic currency sign.
+_GENERIC_CURRENCY_SYMBOL = "\xa4"
 
 # Digits .NET keeps when it formats a double, which is what Marketing Cloud
 # formats for anything that is not a 64-bit integer.
@@ -82,15 +150,24 @@ class Culture:
     currency_digits: int
 
 
-def culture(code: object, function: str, argument: str) -> Culture:
-    """The culture a culture code names (``en-US``, ``de_DE``, ``fr``); null or empty means en-US."""
-    text = DEFAULT_CULTURE if code is None or str(code).strip() == "" else str(code).strip()
+def culture(code: str) -> Culture:
+    """The culture a culture code names (``en-US``, ``de_DE``, ``fr``).
+
+    The empty code means en-US; a code that names no culture, the generic
+    culture (module docstring).
+    """
+    text = code.strip() or DEFAULT_CULTURE
     try:
-        return _culture(text.replace("-", "_").lower())
+        return _culture(case.lower(text.replace("-", "_")))
     except (UnknownLocaleError, ValueError):
-        raise ScriptError(
-            f"unknown culture code {text!r} for argument {argument!r} of {function}()"
-        ) from None
+        return _generic_culture()
+
+
+@lru_cache(maxsize=1)
+def _generic_culture() -> Culture:
+    """The culture of an unknown code: en-US's separators and patterns, the generic currency sign ``¤``."""
+    base = _culture(case.lower(DEFAULT_CULTURE.replace("-", "_")))
+    return replace(base, name="", currency_symbol=_GENERIC_CURRENCY_SYMBOL, currency_digits=2)
 
 
 @lru_cache(maxsize=None)
@@ -100,8 +177,17 @@ def _culture(code: str) -> Culture:
     territory = locale.territory or _likely_territory(locale.language)
     currencies = babel_numbers.get_territory_currencies(territory) if territory else []
     currency = currencies[0] if currencies else "XXX"
-    group = _GROUP_SYMBOL_OVERRIDES.get(str(locale), babel_numbers.get_group_symbol(locale))
+    babel_group = babel_numbers.get_group_symbol(locale)
+    group = _GROUP_SEPARATORS.get(babel_group, babel_group)
     decimal_pattern = locale.decimal_formats[None]
+    currency_affixes = _affixes(locale.currency_formats["standard"], minus)
+    if str(locale) in _PARENTHESIZED_NEGATIVE_CURRENCY:
+        currency_affixes = replace(
+            currency_affixes,
+            negative_prefix=f"({currency_affixes.positive_prefix}",
+            negative_suffix=f"{currency_affixes.positive_suffix})",
+        )
+    symbol = babel_numbers.get_currency_symbol(currency, locale) if currency != "XXX" else _GENERIC_CURRENCY_SYMBOL
     return Culture(
         name=str(locale),
         decimal=babel_numbers.get_decimal_symbol(locale),
@@ -112,11 +198,11 @@ def _culture(code: str) -> Culture:
         per_mille=_symbol(locale, "perMille", "‰"),
         group_sizes=(decimal_pattern.grouping[0], decimal_pattern.grouping[1]),
         number=_affixes(decimal_pattern, minus),
-        currency=_affixes(locale.currency_formats["standard"], minus),
+        currency=currency_affixes,
         percent_pattern=_affixes(
             locale.percent_formats[None], minus, percent=_symbol(locale, "percentSign", "%")
         ),
-        currency_symbol=babel_numbers.get_currency_symbol(currency, locale) if currency != "XXX" else "¤",
+        currency_symbol=_CURRENCY_SYMBOLS.get(symbol, symbol),
         currency_digits=babel_numbers.get_currency_precision(currency),
     )
 
@@ -133,7 +219,7 @@ def _likely_territory(language: str) -> str | None:
 def _affixes(pattern, minus: str, percent: str = "%") -> _Affixes:
     # Babel spells the minus sign "-" and the percent sign "%" in its patterns.
     def localize(text: str) -> str:
-        return text.replace("-", minus).replace("%", percent)
+        return text.replace("-", minus).replace("%", percent).translate(_PATTERN_SPACES)
 
     return _Affixes(
         localize(pattern.prefix[0]),
@@ -214,6 +300,8 @@ def format_number(
     value: int | Decimal, format_string: str, culture_: Culture, function: str = "Format"
 ) -> str:
     """Format a number with a .NET standard or custom numeric format string."""
+    if not Decimal(value).is_finite():
+        return _non_finite(value)
     number = _as_decimal(value)
     match = _STANDARD.match(format_string)
     if match:
@@ -228,10 +316,19 @@ def format_currency(
     value: int | Decimal, culture_: Culture, decimal_places: int | None = None, symbol: str | None = None
 ) -> str:
     """A currency amount in the culture's currency pattern (the "C" format, with an optional symbol)."""
+    if not Decimal(value).is_finite():
+        return _non_finite(value)
     number = _as_decimal(value)
     places = culture_.currency_digits if decimal_places is None else decimal_places
     digits, negative = _fixed(number, places, culture_, grouped=True)
     return culture_.currency.wrap(digits, negative, culture_.currency_symbol if symbol is None else symbol)
+
+
+def _non_finite(value: Decimal) -> str:
+    """How .NET prints an infinite or undefined double, whatever the format (module docstring)."""
+    if value.is_nan():
+        return "NaN"
+    return "-∞" if value < 0 else "∞"
 
 
 # ---------------------------------------------------------------- standard formats
@@ -245,7 +342,7 @@ def _standard(
     culture_: Culture,
     function: str,
 ) -> str:
-    kind = specifier.upper()
+    kind = case.upper(specifier)
     if kind == "C":
         return format_currency(original, culture_, precision)
     if kind == "N":
@@ -524,8 +621,7 @@ class _Rendering:
                 out.append(f"{letter}{sign}{str(abs(self.exponent)).zfill(digits)}")
             elif kind == "literal":
                 out.append(token)
-        if section.integer_places == 0 and not in_fraction:
-            out.insert(0, "".join(self._whole_digits(0, len(whole), culture_)))
+        # No digit placeholder and no decimal point: .NET prints no digits at all.
         return "".join(out)
 
     def _whole_digits(self, start: int, end: int, culture_: Culture) -> list[str]:

@@ -13,7 +13,8 @@ from ..api_objects import ApiObject
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..values import Rowset, to_text
+from ..values import Rowset, params
+from ..values.case import fold
 from ..variables import Ref
 
 __all__ = [
@@ -28,44 +29,39 @@ __all__ = [
     "SetObjectProperty",
 ]
 
-def _api_object(value: Any, function: str) -> ApiObject:
-    if not isinstance(value, ApiObject):
-        raise ScriptError(f"{function}() needs an API object created with CreateObject(), got {to_text(value)!r}")
-    return value
-
-
 def _set(cell: Ref | None, value: Any) -> None:
     if cell is not None:
         cell.value = value
 
 
 @ampscript_function("Marketing Cloud API")
-def CreateObject(object_type: Any) -> ApiObject:
+def CreateObject(object_type: params.Text) -> ApiObject:
     """A new, empty API object of a WSDL type (RetrieveRequest, Subscriber, ...)."""
-    return ApiObject(to_text(object_type).strip())
+    return ApiObject(object_type.strip())
 
 
 @ampscript_function("Marketing Cloud API")
-def SetObjectProperty(api_object: Any, property_name: Any, value: Any) -> None:
+def SetObjectProperty(api_object: params.ApiObjectValue, property_name: params.Text, value: params.Value) -> None:
     """Set a property of an API object (a value or another API object)."""
-    _api_object(api_object, "SetObjectProperty").set(to_text(property_name), value)
+    api_object.set(property_name, value)
 
 
 @ampscript_function("Marketing Cloud API")
-def AddObjectArrayItem(api_object: Any, property_name: Any, value: Any) -> None:
+def AddObjectArrayItem(api_object: params.ApiObjectValue, property_name: params.Text, value: params.Value) -> None:
     """Append a value or API object to an array property (Properties, Value, Attributes, ...)."""
-    _api_object(api_object, "AddObjectArrayItem").add(to_text(property_name), value)
+    api_object.add(property_name, value)
 
 
 def _options(value: Any, function: str) -> ApiObject | None:
     if value is None or value == "":
         return None
-    return _api_object(value, function)
+    return params.convert(params.ApiObjectValue, value, function, "options")
 
 
-def _change(method: str, api_object: Any, status_message: Ref | None, error_code: Ref | None, options: Any) -> str:
+def _change(
+    method: str, target: ApiObject, status_message: Ref | None, error_code: Ref | None, options: Any
+) -> str:
     function = f"Invoke{method.capitalize()}"
-    target = _api_object(api_object, function)
     backend = current_context().backend
     result = getattr(backend, method)(target, _options(options, function))
     _set(status_message, result.message)
@@ -75,7 +71,10 @@ def _change(method: str, api_object: Any, status_message: Ref | None, error_code
 
 @ampscript_function("Marketing Cloud API")
 def InvokeCreate(
-    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, create_options: Any = None
+    api_object: params.ApiObjectValue,
+    status_message: Ref | None = None,
+    error_code: Ref | None = None,
+    create_options: params.Value = None,
 ) -> str:
     """Create an object (Subscriber, TriggeredSend, ...); returns the status code."""
     return _change("create", api_object, status_message, error_code, create_options)
@@ -83,7 +82,10 @@ def InvokeCreate(
 
 @ampscript_function("Marketing Cloud API")
 def InvokeUpdate(
-    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, update_options: Any = None
+    api_object: params.ApiObjectValue,
+    status_message: Ref | None = None,
+    error_code: Ref | None = None,
+    update_options: params.Value = None,
 ) -> str:
     """Update an object; with SaveAction UpdateAdd it is created if missing. Returns the status code."""
     return _change("update", api_object, status_message, error_code, update_options)
@@ -91,17 +93,22 @@ def InvokeUpdate(
 
 @ampscript_function("Marketing Cloud API")
 def InvokeDelete(
-    api_object: Any, status_message: Ref | None = None, error_code: Ref | None = None, delete_options: Any = None
+    api_object: params.ApiObjectValue,
+    status_message: Ref | None = None,
+    error_code: Ref | None = None,
+    delete_options: params.Value = None,
 ) -> str:
     """Delete the object identified by its ID, key or name; returns the status code."""
     return _change("delete", api_object, status_message, error_code, delete_options)
 
 
 @ampscript_function("Marketing Cloud API")
-def InvokeRetrieve(retrieve_request: Any, status: Ref | None = None, request_id: Ref | None = None) -> Rowset:
+def InvokeRetrieve(
+    retrieve_request: params.ApiObjectValue, status: Ref | None = None, request_id: Ref | None = None
+) -> Rowset:
     """Run a RetrieveRequest; returns the matching objects as a rowset."""
-    request = _api_object(retrieve_request, "InvokeRetrieve")
-    if request.object_type.lower() != "retrieverequest":
+    request = retrieve_request
+    if fold(request.object_type) != "RETRIEVEREQUEST":
         raise ScriptError(f"InvokeRetrieve() needs a RetrieveRequest object, got a {request.object_type}")
     result = current_context().backend.retrieve(request)
     _set(status, result.status)
@@ -110,19 +117,19 @@ def InvokeRetrieve(retrieve_request: Any, status: Ref | None = None, request_id:
 
 
 @ampscript_function("Marketing Cloud API")
-def InvokePerform(api_object: Any, action: Any, status_message: Ref | None = None) -> str:
+def InvokePerform(api_object: params.ApiObjectValue, action: params.Text, status_message: Ref | None = None) -> str:
     """Perform an action (``start``, ``Refresh``, ...) on an object; returns the status code."""
-    target = _api_object(api_object, "InvokePerform")
-    result = current_context().backend.perform(target, to_text(action))
+    result = current_context().backend.perform(api_object, action)
     _set(status_message, result.message)
     return result.status
 
 
 @ampscript_function("Marketing Cloud API")
-def InvokeExecute(api_object: Any, status_message: Ref | None = None, request_id: Ref | None = None) -> str:
+def InvokeExecute(
+    api_object: params.ApiObjectValue, status_message: Ref | None = None, request_id: Ref | None = None
+) -> str:
     """Execute a request (LogUnsubEvent, Group Refresh, ...); returns the status code."""
-    request = _api_object(api_object, "InvokeExecute")
-    result = current_context().backend.execute(request)
+    result = current_context().backend.execute(api_object)
     _set(status_message, result.message)
     _set(request_id, result.request_id)
     return result.status

@@ -29,7 +29,7 @@ from ..errors import AMPscriptError, ScriptError
 from ..limits import Budget
 from ..registry import ampscript_function
 from ..rendering import calling_location, current_page
-from ..values import to_boolean, to_text
+from ..values import case, params
 from ..variables import Ref
 from .content_data import BeginImpressionRegion
 
@@ -137,9 +137,14 @@ def render_content(source: str, filename: str, function: str) -> str:
         raise
 
 
+def contains_ampscript(source: str) -> bool:
+    """Whether `render_content` would have AMPscript to run in the text (else it returns it as it is)."""
+    return not _is_plain_text(source)
+
+
 def _is_plain_text(source: str) -> bool:
     """Text with no AMPscript in it: every AMPscript opener starts with ``%%`` or ``<script``."""
-    return "%%" not in source and "<script" not in source.lower()
+    return "%%" not in source and "<script" not in case.lower(source)
 
 
 # ---- content blocks and areas ------------------------------------------------------------
@@ -154,19 +159,20 @@ def _include(
     function: str,
     what: str,
     find: Callable[[ContentStore, str], ContentBlock | None],
-    identifier: Any,
-    impression_region: Any,
-    error_if_missing: Any,
-    default_content: Any,
+    identifier: str,
+    impression_region: str,
+    error_if_missing: bool | None,
+    default_content: str,
     status_code: Ref | None,
 ) -> str:
-    """The shared body of the ContentBlockBy... and ContentArea... functions."""
-    label = to_text(identifier).strip()
+    """The shared body of the ContentBlockBy... and ContentArea... functions.
+
+    `error_if_missing` null or empty (or left out) means true.
+    """
+    label = identifier.strip()
     if not label:
         raise ScriptError(f"{function}() needs the {what} of the content to include")
-    strict = True
-    if error_if_missing is not None and error_if_missing != "":
-        strict = to_boolean(error_if_missing, function, "boolErrorOnMissingContentBlock")
+    strict = error_if_missing is not False
     store = store_for(current_page().context.workspace)
     block = find(store, label)
     if block is None:
@@ -177,25 +183,25 @@ def _include(
                 hint=f"content comes from the workspace's Content/ folder ({store.folder}); "
                 "names, keys and IDs are described in ampscript/content.py",
             )
-        return to_text(default_content)
+        return default_content
     _begin_impression_region(impression_region)
     output = render_content(store.source(block), block.display_name, function)
     _set(status_code, 0)
     return output
 
 
-def _begin_impression_region(name: Any) -> None:
+def _begin_impression_region(name: str) -> None:
     """The impression region argument: "begin an impression region when you insert the content block"."""
-    if to_text(name).strip():
+    if name.strip():
         BeginImpressionRegion(name)
 
 
 @ampscript_function("Content", output_grows=True)
 def ContentBlockByKey(
-    content_block_key: Any,
-    impression_region_name: Any = None,
-    bool_error_on_missing_content_block: Any = None,
-    error_message: Any = None,
+    content_block_key: params.Text,
+    impression_region_name: params.Text = "",
+    bool_error_on_missing_content_block: params.BooleanOrEmpty = None,
+    error_message: params.Text = "",
     status_code: Ref | None = None,
 ) -> str:
     """The rendered content of the Content Builder block with this customer key."""
@@ -213,10 +219,10 @@ def ContentBlockByKey(
 
 @ampscript_function("Content", output_grows=True)
 def ContentBlockByName(
-    content_block_name: Any,
-    impression_region_name: Any = None,
-    bool_error_on_missing_content_block: Any = None,
-    error_message: Any = None,
+    content_block_name: params.Text,
+    impression_region_name: params.Text = "",
+    bool_error_on_missing_content_block: params.BooleanOrEmpty = None,
+    error_message: params.Text = "",
     status_code: Ref | None = None,
 ) -> str:
     """The rendered content of the block at this path (``Content Builder\\Folder\\Name``)."""
@@ -234,10 +240,10 @@ def ContentBlockByName(
 
 @ampscript_function("Content", output_grows=True)
 def ContentBlockByID(
-    content_block_id: Any,
-    impression_region_name: Any = None,
-    bool_error_on_missing_content_block: Any = None,
-    error_message: Any = None,
+    content_block_id: params.Text,
+    impression_region_name: params.Text = "",
+    bool_error_on_missing_content_block: params.BooleanOrEmpty = None,
+    error_message: params.Text = "",
     status_code: Ref | None = None,
 ) -> str:
     """The rendered content of the Content Builder block with this ID."""
@@ -255,10 +261,10 @@ def ContentBlockByID(
 
 @ampscript_function("Content", output_grows=True)
 def ContentArea(
-    content_area_id: Any,
-    impression_region_name: Any = None,
-    bool_error_on_missing_content_area: Any = None,
-    error_message: Any = None,
+    content_area_id: params.Text,
+    impression_region_name: params.Text = "",
+    bool_error_on_missing_content_area: params.BooleanOrEmpty = None,
+    error_message: params.Text = "",
     status_code: Ref | None = None,
 ) -> str:
     """A classic content area by ID, read from the same Content/ folder as content blocks."""
@@ -276,10 +282,10 @@ def ContentArea(
 
 @ampscript_function("Content", output_grows=True)
 def ContentAreaByName(
-    content_area_name: Any,
-    impression_region_name: Any = None,
-    bool_error_on_missing_content_area: Any = None,
-    error_message: Any = None,
+    content_area_name: params.Text,
+    impression_region_name: params.Text = "",
+    bool_error_on_missing_content_area: params.BooleanOrEmpty = None,
+    error_message: params.Text = "",
     status_code: Ref | None = None,
 ) -> str:
     """A classic content area by path (``My Contents\\Folder\\Name``), from the Content/ folder."""
@@ -299,34 +305,35 @@ def ContentAreaByName(
 
 
 @ampscript_function("Content", output_grows=True)
-def TreatAsContent(string_to_return: Any) -> str:
+def TreatAsContent(string_to_return: params.Text) -> str:
     """Render a string as AMPscript content (personalization strings, code) and return the output."""
-    source = to_text(string_to_return)
+    source = string_to_return
     if not source:
         return ""
     return render_content(source, TREAT_AS_CONTENT_FILE, "TreatAsContent")
 
 
 @ampscript_function("Content", output_grows=True)
-def TreatAsContentArea(content_key: Any, content_value: Any, impression_region: Any = None) -> str:
+def TreatAsContentArea(content_key: params.Text, content_value: params.Text, impression_region: params.Text = "") -> str:
     """Render a string as content stored under a key for the rest of the render.
 
     The content is stored under the key (case-insensitive) the first time it
     is used; later calls with the same key render the stored content, as a
-    virtual content area is kept for the whole send.
+    virtual content area is kept for the whole send.  Keys are compared the
+    way AMPscript names are (`values.case.fold`).
     """
-    key = to_text(content_key).strip()
+    key = content_key.strip()
     if not key:
         raise ScriptError("TreatAsContentArea() needs a key for the content")
     areas: dict[str, str] = current_page().render_data.setdefault("virtual_content_areas", {})
-    stored = areas.get(key.casefold())
+    stored = areas.get(case.fold(key))
     if stored is None:
         if len(areas) >= MAX_VIRTUAL_CONTENT_AREAS:
             raise ScriptError(
                 f"TreatAsContentArea(): at most {MAX_VIRTUAL_CONTENT_AREAS} virtual content areas "
                 f"can be stored; '{key}' would be one more"
             )
-        stored = areas[key.casefold()] = to_text(content_value)
+        stored = areas[case.fold(key)] = content_value
     _begin_impression_region(impression_region)
     if not stored:
         return ""
@@ -356,15 +363,15 @@ def _image(
     function: str,
     what: str,
     find: Callable[[ContentStore, str], ContentImage | None],
-    wanted: Any,
-    fallback: Any,
+    wanted: str,
+    fallback: str,
 ) -> str:
-    label = to_text(wanted).strip()
+    label = wanted.strip()
     if not label:
         raise ScriptError(f"{function}() needs the {what} of an image")
     store = store_for(current_page().context.workspace)
     image = find(store, label)
-    fallback_label = to_text(fallback).strip()
+    fallback_label = fallback.strip()
     if image is None and fallback_label:
         image = find(store, fallback_label)
     if image is None:
@@ -377,7 +384,7 @@ def _image(
 
 
 @ampscript_function("Content")
-def ContentImageByKey(image_external_key: Any, default_image_external_key: Any = None) -> str:
+def ContentImageByKey(image_external_key: params.Text, default_image_external_key: params.Text = "") -> str:
     """An ``<img>`` tag for the Content Builder image with this key (or the default one)."""
     return _image(
         "ContentImageByKey", "key", ContentStore.image_by_key, image_external_key, default_image_external_key
@@ -385,7 +392,7 @@ def ContentImageByKey(image_external_key: Any, default_image_external_key: Any =
 
 
 @ampscript_function("Content")
-def ContentImageByID(image_external_id: Any, default_image_external_id: Any = None) -> str:
+def ContentImageByID(image_external_id: params.Text, default_image_external_id: params.Text = "") -> str:
     """An ``<img>`` tag for the Content Builder image with this ID (or the default one)."""
     return _image(
         "ContentImageByID", "ID", ContentStore.image_by_id, image_external_id, default_image_external_id
@@ -393,6 +400,6 @@ def ContentImageByID(image_external_id: Any, default_image_external_id: Any = No
 
 
 @ampscript_function("Content")
-def Image(image_external_key: Any, default_image_external_key: Any = None) -> str:
+def Image(image_external_key: params.Text, default_image_external_key: params.Text = "") -> str:
     """An ``<img>`` tag for the Portfolio image with this external key (or the default one)."""
     return _image("Image", "key", ContentStore.image_by_key, image_external_key, default_image_external_key)

@@ -39,7 +39,7 @@ from ..context import Context
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_budget, current_context, current_page
-from ..values import Row, Rowset, from_double, is_empty, parse_json, to_boolean, to_int, to_text
+from ..values import Row, Rowset, case, from_double, params, parse_json
 
 __all__ = [
     "AttachFile",
@@ -55,23 +55,19 @@ __all__ = [
 ]
 
 
-def _on_error(value: Any, function: str) -> bool:
-    """boolReturnEmptyOnError: true gives an empty rowset on bad input, false (the default) an error.
-
-    The parameter's name, the older reference page ("A value of 1 returns an
-    empty rowset",
-    https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/buildrowsetfromxml.htm)
-    and the Handlebars helper's page agree on this reading; the current pages'
-    sentence says the reverse, contradicting the parameter's own name.
-    """
-    return value is not None and value != "" and to_boolean(value, function, "boolReturnEmptyOnError")
+# boolReturnEmptyOnError: true gives an empty rowset on bad input, false (the
+# default) an error.  The parameter's name, the older reference page ("A value
+# of 1 returns an empty rowset",
+# https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/buildrowsetfromxml.htm)
+# and the Handlebars helper's page agree on this reading; the current pages'
+# sentence says the reverse, contradicting the parameter's own name.
 
 
 # ---- BuildRowSetFromString ---------------------------------------------------------
 
 
 @ampscript_function("Content")
-def BuildRowSetFromString(source_data: Any, delimiter: Any) -> Rowset:
+def BuildRowSetFromString(source_data: params.Text, delimiter: params.Text) -> Rowset:
     """One row per piece of `source_data` split at `delimiter`; the one column is read as Field(row, 1).
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-build-rowset-from-string.html
@@ -81,7 +77,7 @@ def BuildRowSetFromString(source_data: Any, delimiter: Any) -> Rowset:
     trimmed), and empty source data gives no rows (chosen: the reference is
     silent).
     """
-    text, separator = to_text(source_data), to_text(delimiter)
+    text, separator = source_data, delimiter
     if separator == "":
         raise ScriptError("BuildRowSetFromString() needs a delimiter, but it is empty")
     if text == "":
@@ -130,19 +126,21 @@ def _json_rows(matches: list[Any], root: Any) -> Rowset:
 
 
 @ampscript_function("Content")
-def BuildRowSetFromJson(json_data: Any, json_path: Any, return_empty_on_error: Any = None) -> Rowset:
+def BuildRowSetFromJson(
+    json_data: params.Text, json_path: params.Text, bool_return_empty_on_error: params.BooleanOrEmpty = None
+) -> Rowset:
     """A rowset of what the JSONPath expression selects in the JSON data.
 
     Dot and bracket notation work; filter expressions don't (the reference
     says the function doesn't support them).
     """
-    empty_on_error = _on_error(return_empty_on_error, "BuildRowSetFromJson")
+    empty_on_error = bool(bool_return_empty_on_error)
     try:
         try:
-            document = parse_json(to_text(json_data), parse_float=float)
+            document = parse_json(json_data, parse_float=float)
         except json.JSONDecodeError as error:
             raise ScriptError(f"BuildRowSetFromJson(): invalid JSON: {error}") from None
-        expression = to_text(json_path)
+        expression = json_path
         try:
             path = _parse_jsonpath(expression)
         except Exception as error:  # jsonpath-ng raises plain Exceptions for syntax errors
@@ -269,7 +267,9 @@ def _xml_row(node: Any) -> tuple[str, str, dict[str, str]]:
 
 
 @ampscript_function("Content")
-def BuildRowSetFromXml(xml_data: Any, xpath: Any, return_empty_on_error: Any = None) -> Rowset:
+def BuildRowSetFromXml(
+    xml_data: params.Text, xpath: params.Text, bool_return_empty_on_error: params.BooleanOrEmpty = None
+) -> Rowset:
     """One row per node the XPath selects: Value (its own text), Xml (its inner XML), NAME_att per attribute.
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-build-rowset-from-xml.html
@@ -280,10 +280,10 @@ def BuildRowSetFromXml(xml_data: Any, xpath: Any, return_empty_on_error: Any = N
     isCaseSensitive; the reference's is boolReturnEmptyOnError.
     """
     function = "BuildRowSetFromXml"
-    empty_on_error = _on_error(return_empty_on_error, function)
+    empty_on_error = bool(bool_return_empty_on_error)
     try:
-        tree = _parse_xml(to_text(xml_data), function)
-        expression = to_text(xpath)
+        tree = _parse_xml(xml_data, function)
+        expression = xpath
         try:
             selected = tree.xpath(expression)
         except (etree.XPathError, ValueError) as error:  # ValueError: NUL or control characters in it
@@ -299,7 +299,7 @@ def BuildRowSetFromXml(xml_data: Any, xpath: Any, return_empty_on_error: Any = N
     for _, _, attributes in found:
         for name in attributes:
             local = etree.QName(name).localname
-            columns.setdefault(name, f"{local[:1].upper()}{local[1:]}_att")
+            columns.setdefault(name, f"{case.upper(local[:1])}{local[1:]}_att")
     return Rowset(
         Row(
             [("Value", value), ("Xml", inner)]
@@ -313,7 +313,9 @@ def BuildRowSetFromXml(xml_data: Any, xpath: Any, return_empty_on_error: Any = N
 
 
 @ampscript_function("Content", output_grows=True)
-def BuildOptionList(default_selection: Any, option1_value: Any, option1_text: Any, *more: Any) -> str:
+def BuildOptionList(
+    default_selection: params.Text, option1_value: params.Text, option1_text: params.Text, *more: params.Text
+) -> str:
     """``<option>`` tags, the one whose value is `default_selection` marked selected.
 
     https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/buildoptionlist.htm
@@ -324,13 +326,12 @@ def BuildOptionList(default_selection: Any, option1_value: Any, option1_text: An
     reference's.
     """
     if len(more) % 2:
-        raise ScriptError(f"BuildOptionList() needs a display text after option value {to_text(more[-1])!r}")
+        raise ScriptError(f"BuildOptionList() needs a display text after option value {more[-1]!r}")
     pairs = [(option1_value, option1_text)] + [(more[i], more[i + 1]) for i in range(0, len(more), 2)]
-    selected = to_text(default_selection)
     options = []
     for value, text in pairs:
-        mark = " selected='selected'" if to_text(value) == selected else ""
-        options.append(f"<option value='{to_text(value)}'{mark}>{to_text(text)}</option>")
+        mark = " selected='selected'" if value == default_selection else ""
+        options.append(f"<option value='{value}'{mark}>{text}</option>")
     return "\n".join(options)
 
 
@@ -338,7 +339,7 @@ def BuildOptionList(default_selection: Any, option1_value: Any, option1_text: An
 
 
 @ampscript_function("Content", output_grows=True)
-def TransformXML(xml_document: Any, xsl_document: Any) -> str:
+def TransformXML(xml_document: params.Text, xsl_document: params.Text) -> str:
     """The XML transformed by the XSL stylesheet (XSLT 1.0, as .NET's XslCompiledTransform).
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-transform-xml.html
@@ -348,8 +349,8 @@ def TransformXML(xml_document: Any, xsl_document: Any) -> str:
     they run (XslCompiledTransform's default settings refuse document() too).
     """
     function = "TransformXML"
-    source = _parse_xml(to_text(xml_document), function, "XML document")
-    stylesheet = _parse_xml(to_text(xsl_document), function, "XSL document")
+    source = _parse_xml(xml_document, function, "XML document")
+    stylesheet = _parse_xml(xsl_document, function, "XSL document")
     for element in stylesheet.iter(f"{{{_XSL}}}include", f"{{{_XSL}}}import"):
         raise ScriptError(
             f"{function}(): the stylesheet's xsl:{etree.QName(element).localname} of "
@@ -421,14 +422,14 @@ _MAX_LOCATION = 2088
 
 @ampscript_function("Content")
 def AttachFile(
-    file_location_type: Any,
-    file_location: Any,
-    attachment_file_name: Any = None,
-    view_on_web: Any = None,
-    view_on_web_location: Any = None,
-    view_on_web_file_name: Any = None,
-    view_on_web_duration: Any = None,
-    content_disposition_attachment: Any = None,
+    file_location_type: params.Text,
+    file_location: params.Text,
+    attachment_file_name: params.Text = "",
+    bool_view_on_web: params.BooleanOrEmpty = None,
+    view_on_web_location: params.Text = "",
+    view_on_web_file_name: params.Text = "",
+    view_on_web_duration: params.IntegerOrEmpty = None,
+    bool_content_disposition_attachment: params.BooleanOrEmpty = None,
 ) -> str:
     """Attach a file to the outgoing email; prints nothing.
 
@@ -440,53 +441,48 @@ def AttachFile(
     the web page version, not of the body this render produces.
     """
     function = "AttachFile"
-    kind = to_text(file_location_type).strip().lower()
+    kind = case.lower(file_location_type.strip())
     if kind not in _LOCATION_TYPES:
         raise ScriptError(
             f"{function}(): fileLocationType must be http, ftp, contentbuilder or portfolio, "
-            f"got {to_text(file_location_type)!r}"
+            f"got {file_location_type!r}"
         )
-    location = to_text(file_location)
+    location = file_location
     if location == "":
         raise ScriptError(f"{function}(): fileLocation is empty")
     if len(location) > _MAX_LOCATION:
         raise ScriptError(
             f"{function}(): fileLocation is {len(location)} characters long; at most 2088 are allowed"
         )
-    days = (
-        None
-        if is_empty(view_on_web_duration)
-        else to_int(view_on_web_duration, function, "viewOnWebDuration")
-    )
     _record().attachments.append(
         Attachment(
             location_type=kind,
             location=location,
-            file_name=to_text(attachment_file_name),
-            view_on_web=not is_empty(view_on_web) and to_boolean(view_on_web, function, "boolViewOnWeb"),
-            view_on_web_location=to_text(view_on_web_location),
-            view_on_web_file_name=to_text(view_on_web_file_name),
-            view_on_web_days=days,
-            content_disposition_attachment=not is_empty(content_disposition_attachment)
-            and to_boolean(content_disposition_attachment, function, "boolContentDispositionAttachment"),
+            file_name=attachment_file_name,
+            view_on_web=bool(bool_view_on_web),
+            view_on_web_location=view_on_web_location,
+            view_on_web_file_name=view_on_web_file_name,
+            view_on_web_days=view_on_web_duration,
+            content_disposition_attachment=bool(bool_content_disposition_attachment),
         )
     )
     return ""
 
 
 @ampscript_function("Content")
-def BeginImpressionRegion(region_name: Any) -> str:
+def BeginImpressionRegion(region_name: params.Text) -> str:
     """Open an impression region; prints nothing.
 
     https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/impressionTracking.htm
     Regions nest, the last opened is the active one; names are
     case-insensitive and kept as first spelled.
     """
-    name = to_text(region_name)
+    name = region_name
     if name.strip() == "":
         raise ScriptError("BeginImpressionRegion() needs the name of the region")
     record = _record()
-    spelled = next((known for known in record.impression_regions if known.lower() == name.lower()), None)
+    key = case.fold(name)
+    spelled = next((known for known in record.impression_regions if case.fold(known) == key), None)
     if spelled is None:
         record.impression_regions.append(name)
         spelled = name
@@ -495,14 +491,14 @@ def BeginImpressionRegion(region_name: Any) -> str:
 
 
 @ampscript_function("Content")
-def EndImpressionRegion(end_all_regions: Any = False) -> str:
+def EndImpressionRegion(bool_end_all_regions: params.Boolean = False) -> str:
     """Close the innermost open impression region, or all of them with true; prints nothing.
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-end-impression-region.html
     With no region open it does nothing (the reference names no error).
     """
     record = _record()
-    if to_boolean(end_all_regions, "EndImpressionRegion", "boolEndAllRegions"):
+    if bool_end_all_regions:
         record.open_regions.clear()
     elif record.open_regions:
         record.open_regions.pop()
@@ -515,7 +511,7 @@ PORTFOLIO_FOLDER = "Portfolio"
 
 
 @ampscript_function("Content")
-def GetPortfolioItem(item_external_key: Any) -> str:
+def GetPortfolioItem(item_external_key: params.Text) -> str:
     """The text of a Portfolio file, by external key.
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-get-portfolio-item.html
@@ -527,14 +523,14 @@ def GetPortfolioItem(item_external_key: Any) -> str:
     through the workspace: a file there that links outside it is an error.
     """
     function = "GetPortfolioItem"
-    key = to_text(item_external_key).strip()
+    key = item_external_key.strip()
     if key == "":
         raise ScriptError(f"{function}() needs the external key of a Portfolio item")
     workspace = current_context().workspace
     found = [
         file
         for file in workspace.files(PORTFOLIO_FOLDER)  # checked: a link leading outside is an error
-        if PurePosixPath(file).stem.lower() == key.lower()
+        if case.fold(PurePosixPath(file).stem) == case.fold(key)
     ]
     if not found:
         raise ScriptError(
@@ -781,18 +777,18 @@ _BARCODE_TYPES: dict[str, _BarcodeType] = {
 _BARCODE_TYPES_WITHOUT_IMAGE = ("mat25", "onecode", "plaintext", "planet", "postnet", "telepen")
 
 
-def _barcode_type(value: Any) -> tuple[str, _BarcodeType]:
-    code = to_text(value).strip().lower()
+def _barcode_type(value: str) -> tuple[str, _BarcodeType]:
+    code = case.lower(value.strip())
     if code in _BARCODE_TYPES_WITHOUT_IMAGE:
         raise ScriptError(
-            f"{_BARCODE_FUNCTION}(): barcodeType {to_text(value)!r} is not supported by ampc "
+            f"{_BARCODE_FUNCTION}(): barcodeType {value!r} is not supported by ampc "
             "(the reference says Marketing Cloud renders no image for it)"
         )
     kind = _BARCODE_TYPES.get(code)
     if kind is None:
         known = ", ".join(sorted(_BARCODE_TYPES))
         raise ScriptError(
-            f"{_BARCODE_FUNCTION}(): unknown barcodeType {to_text(value)!r}",
+            f"{_BARCODE_FUNCTION}(): unknown barcodeType {value!r}",
             hint=f"the supported types are {known}",
         )
     if kind.draw is None:
@@ -808,17 +804,12 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _pixels(value: Any, argument: str) -> int:
-    if is_empty(value):
+def _pixels(pixels: int | None, argument: str) -> int:
+    if pixels is None:
         raise ScriptError(f"{_BARCODE_FUNCTION}() needs {argument}, the size of the barcode in pixels")
-    pixels = to_int(value, _BARCODE_FUNCTION, argument)
     if pixels < 1:
         raise ScriptError(f"{_BARCODE_FUNCTION}(): {argument} must be at least 1 pixel, got {pixels}")
     return pixels
-
-
-def _flag(value: Any, argument: str) -> bool:
-    return not is_empty(value) and to_boolean(value, _BARCODE_FUNCTION, argument)
 
 
 def _svg_number(value: float) -> str:
@@ -906,15 +897,15 @@ def _barcode_svg(
 
 @ampscript_function("Content", output_grows=True)
 def BarCodeURL(
-    value_to_convert: Any,
-    barcode_type: Any,
-    width: Any,
-    height: Any,
-    checksum_value: Any = None,
-    show_text: Any = None,
-    alt_text: Any = None,
-    rotation: Any = None,
-    transparent_background: Any = None,
+    value_to_convert: params.Text,
+    barcode_type: params.Text,
+    width: params.IntegerOrEmpty,
+    height: params.IntegerOrEmpty,
+    checksum_value: params.Value = None,
+    bool_show_text: params.BooleanOrEmpty = None,
+    alt_text: params.Text = "",
+    rotation: params.IntegerOrEmpty = None,
+    bool_transparent_BG: params.BooleanOrEmpty = None,  # noqa: N803 (the reference's name, boolTransparentBG)
 ) -> str:
     """The URL of an image of the barcode: here a ``data:image/svg+xml;base64,...`` URI.
 
@@ -953,7 +944,7 @@ def BarCodeURL(
             f"{function}() can be called at most {_BARCODE_MAX_CALLS} times per message or landing page; "
             f"this is call {data[_BARCODE_CALLS]}"
         )
-    text = to_text(value_to_convert)
+    text = value_to_convert
     code, kind = _barcode_type(barcode_type)
     if text == "":
         raise ScriptError(f"{function}(): valueToConvert is empty")
@@ -967,11 +958,11 @@ def BarCodeURL(
     # whose barcode would pass the string limit before drawing it (choice: an estimate).
     current_budget().check_string(len(text) * _URI_CHARACTERS_PER_VALUE_CHARACTER, function)
     pixels_wide, pixels_high = _pixels(width, "width"), _pixels(height, "height")
-    degrees = 0 if is_empty(rotation) else to_int(rotation, function, "rotation")
+    degrees = 0 if rotation is None else rotation
     if degrees not in (0, 90, 180, 270):
-        raise ScriptError(f"{function}(): rotation must be 0, 90, 180 or 270, got {to_text(rotation)!r}")
-    caption = text if _flag(show_text, "boolShowText") else to_text(alt_text)
-    transparent = _flag(transparent_background, "boolTransparentBG")
+        raise ScriptError(f"{function}(): rotation must be 0, 90, 180 or 270, got {str(degrees)!r}")
+    caption = text if bool_show_text else alt_text
+    transparent = bool(bool_transparent_BG)
     try:
         shape, symbol = kind.draw(text)
     except Exception as error:  # the renderer's own limits: pyStrich's Data Matrix has no Base 256

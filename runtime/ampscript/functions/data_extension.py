@@ -12,7 +12,7 @@ from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
 from ..values import Row as RowValue
-from ..values import Rowset, to_boolean, to_int, to_text
+from ..values import Rowset, params, parse_number, to_text
 
 __all__ = [
     "ClaimRow",
@@ -39,25 +39,16 @@ __all__ = [
 ]
 
 
-def _rowset(value: Any, function: str) -> Rowset:
-    if isinstance(value, list):
-        return value if isinstance(value, Rowset) else Rowset(value)
-    if value is None or value == "":
-        raise ScriptError(f"{function}() needs a rowset, but the value is empty (null)")
-    raise ScriptError(f"{function}() needs a rowset, got {to_text(value)!r}")
-
-
 @ampscript_function("Data Extension")
-def RowCount(rowset: Any) -> int:
+def RowCount(rowset: params.RowsetValue) -> int:
     """The number of rows in a rowset."""
-    return len(_rowset(rowset, "RowCount"))
+    return len(rowset)
 
 
 @ampscript_function("Data Extension")
-def Row(rowset: Any, index: Any) -> RowValue:
+def Row(rowset: params.RowsetValue, index: params.Integer) -> RowValue:
     """The row at a 1-based index."""
-    rows = _rowset(rowset, "Row")
-    position = to_int(index, "Row", "index")
+    rows, position = rowset, index
     if position < 1 or position > len(rows):
         raise ScriptError(
             "Invalid index (parameter 2) passed to Row function. "
@@ -68,23 +59,23 @@ def Row(rowset: Any, index: Any) -> RowValue:
 
 
 @ampscript_function("Data Extension")
-def Field(row: Any, field_name: Any, exception_if_not_found: Any = True) -> Any:
+def Field(row: params.Value, field_name: params.Text, bool_exception_if_not_found: params.Boolean = True) -> Any:
     """A field of a row, or a property of an API object; names are case-insensitive.
 
     A row's field can also be named by its 1-based position, as the reference
     reads BuildRowSetFromString's unnamed column (``Field(@row, 1)``); a field
     really named "1" wins over the position.
     """
-    name = to_text(field_name)
-    strict = to_boolean(exception_if_not_found, "Field", "boolExceptionIfNotFound")
+    name, strict = field_name, bool_exception_if_not_found
     if isinstance(row, ApiObject):
         if row.has(name):
             return row.get(name)
     elif isinstance(row, RowValue):
         if name in row:
             return row[name]
-        if name.strip().isdigit() and 1 <= int(name) <= len(row):
-            return row[list(row)[int(name) - 1]]
+        position = parse_number(name)
+        if isinstance(position, int) and 1 <= position <= len(row):
+            return row[list(row)[position - 1]]
     else:
         raise ScriptError(f"Field() needs a row or an API object, got {to_text(row)!r}")
     if strict:
@@ -113,30 +104,35 @@ def _store():
 
 
 def _pairs(values: tuple, function: str, first_position: int) -> list[tuple[str, Any]]:
-    """Trailing `name, value, name, value, ...` arguments as pairs."""
+    """Trailing `name, value, name, value, ...` arguments (names already text) as pairs."""
     if len(values) % 2:
         raise ScriptError(
             f"{function}() needs a value for every field name: argument {first_position + len(values) - 1} "
             "has no value after it"
         )
-    return [(to_text(values[i]), values[i + 1]) for i in range(0, len(values), 2)]
+    return [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
 
 
-def _name(value: Any, function: str) -> str:
-    name = to_text(value)
+def _name(name: str, function: str) -> str:
     if not name:
         raise ScriptError(f"{function}() needs the name of a data extension")
     return name
 
 
 @ampscript_function("Data Extension")
-def Lookup(data_extension: Any, return_column: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Any:
-    """A field of the first row matching every name/value pair; empty when none matches."""
+def Lookup(
+    data_extension: params.Text,
+    return_column: params.Text,
+    lookup_column: params.Text,
+    lookup_value: params.Value,
+    *more: params.Pairs,
+) -> Any:
+    """A field of the first row matching every name/value pair; null when none matches (issue 9: IsNull is true)."""
     criteria = _pairs((lookup_column, lookup_value, *more), "Lookup", 3)
     rows = _store().rows(_name(data_extension, "Lookup"), criteria, limit=1)
-    column = to_text(return_column)
-    _store().spec(to_text(data_extension)).field(column)  # an unknown column is an error even without rows
-    return rows[0][column] if rows else ""
+    column = return_column
+    _store().spec(data_extension).field(column)  # an unknown column is an error even without rows
+    return rows[0][column] if rows else None
 
 
 def _lookup_rows(function: str, data_extension: Any, pairs: tuple, case_sensitive: bool) -> Rowset:
@@ -148,70 +144,82 @@ def _lookup_rows(function: str, data_extension: Any, pairs: tuple, case_sensitiv
 
 
 @ampscript_function("Data Extension")
-def LookupRows(data_extension: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Rowset:
+def LookupRows(
+    data_extension: params.Text, lookup_column: params.Text, lookup_value: params.Value, *more: params.Pairs
+) -> Rowset:
     """The rows matching every name/value pair (at most 2,000), case-insensitively."""
     return _lookup_rows("LookupRows", data_extension, (lookup_column, lookup_value, *more), False)
 
 
 @ampscript_function("Data Extension")
-def LookupRowsCS(data_extension: Any, lookup_column: Any, lookup_value: Any, *more: Any) -> Rowset:
+def LookupRowsCS(
+    data_extension: params.Text, lookup_column: params.Text, lookup_value: params.Value, *more: params.Pairs
+) -> Rowset:
     """LookupRows() with case-sensitive matching."""
     return _lookup_rows("LookupRowsCS", data_extension, (lookup_column, lookup_value, *more), True)
 
 
-def _ordered_rows(function: str, data_extension: Any, count: Any, order: Any, pairs: tuple, cs: bool) -> Rowset:
-    limit = to_int(count, function, "numberOfRows")
+def _ordered_rows(function: str, data_extension: str, limit: int, order: str, pairs: tuple, cs: bool) -> Rowset:
     if limit < 1 or limit > MAX_LOOKUP_ROWS:  # "a value less than 1 returns the default 2000 rows"
         limit = MAX_LOOKUP_ROWS
     criteria = _pairs(pairs, function, 4)
     rows = _store().rows(
-        _name(data_extension, function), criteria, order_by=to_text(order), limit=limit, case_sensitive=cs
+        _name(data_extension, function), criteria, order_by=order, limit=limit, case_sensitive=cs
     )
     return Rowset(rows)
 
 
 @ampscript_function("Data Extension")
 def LookupOrderedRows(
-    data_extension: Any, count: Any, order: Any, lookup_column: Any, lookup_value: Any, *more: Any
+    data_extension: params.Text,
+    number_of_rows: params.Integer,
+    order: params.Text,
+    lookup_column: params.Text,
+    lookup_value: params.Value,
+    *more: params.Pairs,
 ) -> Rowset:
     """Matching rows sorted by `"Field ASC, Other DESC"`, at most `count` (below 1: 2,000)."""
-    return _ordered_rows("LookupOrderedRows", data_extension, count, order, (lookup_column, lookup_value, *more), False)
+    return _ordered_rows("LookupOrderedRows", data_extension, number_of_rows, order, (lookup_column, lookup_value, *more), False)
 
 
 @ampscript_function("Data Extension")
 def LookupOrderedRowsCS(
-    data_extension: Any, count: Any, order: Any, lookup_column: Any, lookup_value: Any, *more: Any
+    data_extension: params.Text,
+    number_of_rows: params.Integer,
+    order: params.Text,
+    lookup_column: params.Text,
+    lookup_value: params.Value,
+    *more: params.Pairs,
 ) -> Rowset:
     """LookupOrderedRows() with case-sensitive matching."""
-    return _ordered_rows("LookupOrderedRowsCS", data_extension, count, order, (lookup_column, lookup_value, *more), True)
+    return _ordered_rows("LookupOrderedRowsCS", data_extension, number_of_rows, order, (lookup_column, lookup_value, *more), True)
 
 
 @ampscript_function("Data Extension")
-def DataExtensionRowCount(data_extension: Any) -> int:
+def DataExtensionRowCount(data_extension: params.Text) -> int:
     """The number of rows in a data extension."""
     return _store().count(_name(data_extension, "DataExtensionRowCount"))
 
 
-def _insert(function: str, data_extension: Any, pairs: tuple) -> int:
+def _insert(function: str, data_extension: str, pairs: tuple) -> int:
     values = dict(_pairs(pairs, function, 2))
     return _store().insert(_name(data_extension, function), values)
 
 
 @ampscript_function("Data Extension")
-def InsertData(data_extension: Any, column: Any, value: Any, *more: Any) -> int:
+def InsertData(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> int:
     """Insert a row (pages); returns the number of rows inserted."""
     return _insert("InsertData", data_extension, (column, value, *more))
 
 
 @ampscript_function("Data Extension")
-def InsertDE(data_extension: Any, column: Any, value: Any, *more: Any) -> None:
+def InsertDE(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> None:
     """Insert a row (emails); returns nothing."""
     _insert("InsertDE", data_extension, (column, value, *more))
 
 
-def _keyed(function: str, key_count: Any, pairs: tuple) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+def _keyed(function: str, count: int, pairs: tuple) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
     """`keyColumnCount, key1, value1, ..., column1, value1, ...` as (keys, changes)."""
-    count = to_int(key_count, function, "keyColumnCount")
     every = _pairs(pairs, function, 3)
     if count < 1 or count > len(every):
         raise ScriptError(
@@ -221,55 +229,78 @@ def _keyed(function: str, key_count: Any, pairs: tuple) -> tuple[list[tuple[str,
     return every[:count], dict(every[count:])
 
 
-def _update(function: str, data_extension: Any, key_count: Any, pairs: tuple, upsert: bool) -> int:
+def _update(function: str, data_extension: str, key_count: int, pairs: tuple, upsert: bool) -> int:
     keys, changes = _keyed(function, key_count, pairs)
     store, name = _store(), _name(data_extension, function)
     return store.upsert(name, keys, changes) if upsert else store.update(name, keys, changes)
 
 
 @ampscript_function("Data Extension")
-def UpdateData(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> int:
+def UpdateData(
+    data_extension: params.Text,
+    key_column_count: params.Integer,
+    key_column: params.Text,
+    key_value: params.Value,
+    *more: params.Pairs,
+) -> int:
     """Update the rows matching the first `key_count` pairs with the other pairs; returns rows updated."""
-    return _update("UpdateData", data_extension, key_count, (key_column, key_value, *more), False)
+    return _update("UpdateData", data_extension, key_column_count, (key_column, key_value, *more), False)
 
 
 @ampscript_function("Data Extension")
-def UpdateDE(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> None:
+def UpdateDE(
+    data_extension: params.Text,
+    key_column_count: params.Integer,
+    key_column: params.Text,
+    key_value: params.Value,
+    *more: params.Pairs,
+) -> None:
     """UpdateData() for emails; returns nothing."""
-    _update("UpdateDE", data_extension, key_count, (key_column, key_value, *more), False)
+    _update("UpdateDE", data_extension, key_column_count, (key_column, key_value, *more), False)
 
 
 @ampscript_function("Data Extension")
-def UpsertData(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> int:
+def UpsertData(
+    data_extension: params.Text,
+    key_column_count: params.Integer,
+    key_column: params.Text,
+    key_value: params.Value,
+    *more: params.Pairs,
+) -> int:
     """Update the matching rows, or insert one if none matches; returns rows affected."""
-    return _update("UpsertData", data_extension, key_count, (key_column, key_value, *more), True)
+    return _update("UpsertData", data_extension, key_column_count, (key_column, key_value, *more), True)
 
 
 @ampscript_function("Data Extension")
-def UpsertDE(data_extension: Any, key_count: Any, key_column: Any, key_value: Any, *more: Any) -> None:
+def UpsertDE(
+    data_extension: params.Text,
+    key_column_count: params.Integer,
+    key_column: params.Text,
+    key_value: params.Value,
+    *more: params.Pairs,
+) -> None:
     """UpsertData() for emails; returns nothing."""
-    _update("UpsertDE", data_extension, key_count, (key_column, key_value, *more), True)
+    _update("UpsertDE", data_extension, key_column_count, (key_column, key_value, *more), True)
 
 
 @ampscript_function("Data Extension")
-def DeleteData(data_extension: Any, column: Any, value: Any, *more: Any) -> int:
+def DeleteData(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> int:
     """Delete the rows matching every name/value pair; returns rows deleted."""
     criteria = _pairs((column, value, *more), "DeleteData", 2)
     return _store().delete(_name(data_extension, "DeleteData"), criteria)
 
 
 @ampscript_function("Data Extension")
-def DeleteDE(data_extension: Any, column: Any, value: Any, *more: Any) -> None:
+def DeleteDE(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> None:
     """DeleteData() for emails; returns nothing."""
     criteria = _pairs((column, value, *more), "DeleteDE", 2)
     _store().delete(_name(data_extension, "DeleteDE"), criteria)
 
 
-def _claim(function: str, data_extension: Any, claim_column: Any, pairs: tuple) -> RowValue | None:
+def _claim(function: str, data_extension: str, claimed_by: str, pairs: tuple) -> RowValue | None:
     """The row already claimed by these claimant values, or the first unclaimed row, now claimed by them."""
     store, name = _store(), _name(data_extension, function)
     claimant = _pairs(pairs, function, 3)
-    claimed_by = to_text(claim_column)
     with store.transaction():
         mine = store.rows(name, [*claimant, (claimed_by, True)], limit=1)
         if mine:
@@ -284,23 +315,29 @@ def _claim(function: str, data_extension: Any, claim_column: Any, pairs: tuple) 
 
 
 @ampscript_function("Data Extension")
-def ClaimRow(data_extension: Any, claim_column: Any, claimant_column: Any, claimant_value: Any, *more: Any) -> RowValue:
+def ClaimRow(
+    data_extension: params.Text,
+    claim_column: params.Text,
+    claimant_column: params.Text,
+    claimant_value: params.Value,
+    *more: params.Pairs,
+) -> RowValue:
     """Claim a row (coupon codes): the claimant's row if it has one, else the first unclaimed row."""
     row = _claim("ClaimRow", data_extension, claim_column, (claimant_column, claimant_value, *more))
     if row is None:
-        raise ScriptError(f"ClaimRow(): data extension '{to_text(data_extension)}' has no unclaimed rows")
+        raise ScriptError(f"ClaimRow(): data extension '{data_extension}' has no unclaimed rows")
     return row
 
 
 @ampscript_function("Data Extension")
 def ClaimRowValue(
-    data_extension: Any,
-    return_column: Any,
-    claim_column: Any,
-    value_if_none: Any,
-    claimant_column: Any,
-    claimant_value: Any,
-    *more: Any,
+    data_extension: params.Text,
+    return_column: params.Text,
+    claim_column: params.Text,
+    value_if_none: params.Value,
+    claimant_column: params.Text,
+    claimant_value: params.Value,
+    *more: params.Pairs,
 ) -> Any:
     """ClaimRow(), returning one field of the row, or `value_if_none` when no row can be claimed.
 
@@ -310,7 +347,7 @@ def ClaimRowValue(
     row = _claim("ClaimRowValue", data_extension, claim_column, (claimant_column, claimant_value, *more))
     if row is None:
         return value_if_none
-    return row[to_text(return_column)] if to_text(return_column) in row else ""
+    return row[return_column] if return_column in row else ""
 
 
 # ---- ExecuteFilter, ExecuteFilterOrderedRows ------------------------------------------
@@ -366,8 +403,8 @@ def _retrieve_all(request: ApiObject, what: str) -> Rowset:
         request.set("ContinueRequest", result.request_id)
 
 
-def _filter_rows(function: str, external_key: Any) -> Rowset:
-    key = to_text(external_key).strip()
+def _filter_rows(function: str, external_key: str) -> Rowset:
+    key = external_key.strip()
     if key == "":
         raise ScriptError(f"{function}() needs the external key of a data filter")
     by_key = ApiObject("SimpleFilterPart")
@@ -400,7 +437,7 @@ def _filter_rows(function: str, external_key: Any) -> Rowset:
 
 
 @ampscript_function("Data Extension")
-def ExecuteFilter(data_filter_external_id: Any) -> Rowset:
+def ExecuteFilter(data_filter_external_id: params.Text) -> Rowset:
     """The rows of the filter's data extension that pass its filter, in the data extension's order.
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-data-extension/mc-ampscript-reference-data-extension-execute-filter.html
@@ -425,17 +462,19 @@ def _compare_values(left: Any, right: Any) -> int:
 
 
 @ampscript_function("Data Extension")
-def ExecuteFilterOrderedRows(data_filter_external_id: Any, num_rows: Any, sort_column: Any) -> Rowset:
+def ExecuteFilterOrderedRows(
+    data_filter_external_id: params.Text, num_rows: params.Integer, sort_column: params.Text
+) -> Rowset:
     """ExecuteFilter()'s rows sorted by `"Column ASC"` / `"Column DESC"`, at most `num_rows` (0: all).
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-data-extension/mc-ampscript-reference-data-extension-execute-filter-ordered-rows.html
     The catalog's signature (filter, column, direction) is not the reference's.
     """
     function = "ExecuteFilterOrderedRows"
-    limit = to_int(num_rows, function, "numRows")
+    limit = num_rows
     if limit < 0:
         raise ScriptError(f"{function}(): numRows must be 0 (all rows) or more, got {limit}")
-    terms = _sort_terms(to_text(sort_column), function)
+    terms = _sort_terms(sort_column, function)
     rows = _filter_rows(function, data_filter_external_id)
     for name, _ in terms:
         if rows and name not in rows[0]:

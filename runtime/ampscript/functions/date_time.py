@@ -1,14 +1,21 @@
 """Date and Time functions.
 
+Reference: https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-date-time
+
 Dates are naive datetimes in Marketing Cloud system time (Central Standard
-Time, UTC-6 all year).  Strings are read by `ampscript.formatting.dates`,
-which also formats them the way .NET does.
+Time, UTC-6 all year).  Strings are read by the value core
+(`ampscript.values.dates`, through ``params.Date``) and written by
+`ampscript.formatting.dates`, the way .NET does.  Every function but
+FormatDate() aborts on a value that is not a date (an unreadable string, an
+empty one, a number); FormatDate() returns the empty string
+(https://sfmc.guide/engagement/ampscript/functions/dateadd/,
+https://sfmc.guide/engagement/ampscript/functions/formatdate/).
 
 Send times and the user's local time zone come from the `Context`, read
 defensively so a context without them still works:
 
 * ``local_time_zone``: the Marketing Cloud user's time zone, as an IANA name
-  (``"America/New_York"``), a UTC offset (``"+01:00"``) or a `tzinfo`;
+  (``"Europe/Berlin"``), a UTC offset (``"+01:00"``) or a `tzinfo`;
   without it, local time is system time;
 * ``send_time``: when the send to this subscriber completed (GetSendTime());
 * ``job_time``: when the send job started or was published (Now(true),
@@ -20,16 +27,14 @@ system time.
 from __future__ import annotations
 
 import datetime as _dt
-import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ScriptError
-from ..formatting.dates import SYSTEM_TIME_ZONE, add_months, format_date, parse_date
+from ..formatting.dates import SYSTEM_TIME_ZONE, add_months, format_date, format_date_time
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..values import format_default_datetime, is_empty, to_boolean, to_int, to_number, to_text
+from ..values import case, format_default_datetime, params, parse_boolean
+from ..values.dates import parse_date, read_date, read_time_zone
 
 __all__ = [
     "DateAdd",
@@ -46,58 +51,66 @@ __all__ = [
 
 _CATEGORY = "Date and Time"
 _UNITS = ("Y", "M", "D", "H", "MI")
-_MILLISECONDS = {"D": 86_400_000, "H": 3_600_000, "MI": 60_000}
 
 
-def _unit(value: Any, function: str, argument: str) -> str:
-    unit = to_text(value).strip().upper()
-    if unit not in _UNITS:
-        raise ScriptError(
-            f"invalid unit {to_text(value)!r} for argument {argument!r} of {function}(): use Y, M, D, H or MI"
-        )
-    return unit
+def _unit(text: str, function: str, argument: str, units: tuple[str, ...] = _UNITS) -> str:
+    """The unit a unit argument names, compared ignoring case, or an error listing the units."""
+    unit = case.fold(text.strip())
+    for known in units:
+        if case.fold(known) == unit:
+            return known
+    raise ScriptError(
+        f"invalid unit {text!r} for argument {argument!r} of {function}(): use {', '.join(units[:-1])} or {units[-1]}"
+    )
+
+
+def _flag(value: Any) -> bool:
+    """A flag the function does not validate: true when it reads as true, false for anything else.
+
+    DateParse("...", "spring") is as DateParse("..."), and Now("spring") and
+    GetSendTime("spring") return the current instant
+    (https://sfmc.guide/engagement/ampscript/functions/dateparse/,
+    https://sfmc.guide/engagement/ampscript/functions/now/,
+    https://sfmc.guide/engagement/differs-from-docs/#getsendtime-outside-a-send-returns-now).
+    """
+    return parse_boolean(value) is True
 
 
 @ampscript_function(_CATEGORY)
-def DateAdd(date: Any, amount_to_add: Any, unit_to_add: Any) -> _dt.datetime:
-    """The date plus an amount of years (Y), months (M), days (D), hours (H) or minutes (MI).
+def DateAdd(date: params.Date, amount_to_add: params.Integer, unit_to_add: params.Text) -> _dt.datetime:
+    """The date plus a whole number of years (Y), months (M), days (D), hours (H) or minutes (MI).
 
-    A negative amount subtracts.  Adding months or years keeps the day of the
-    month unless the target month is shorter (Jan 31 + 1 M is Feb 28 or 29).
-    Years and months must be whole numbers; days, hours and minutes may have
-    decimals, kept to the millisecond as .NET does.
+    A negative amount subtracts; the amount may be a number or a numeric
+    string, but must be whole: ``1.5`` and ``"1.5"`` abort rather than being
+    rounded (https://sfmc.guide/engagement/ampscript/functions/dateadd/).
+    The units ignore case; any other unit aborts
+    (https://sfmc.guide/engagement/differs-from-docs/#dateadd-unlisted-unit-aborts-the-page).
+    Adding months or years keeps the day of the month unless the target
+    month is shorter (Jan 31 + 1 M is Feb 28 or 29), and the clamp is not
+    undone by subtracting again
+    (https://sfmc.guide/engagement/differs-from-docs/#dateadd-month-end-clamping-is-lossy).
     """
-    start = parse_date(date, "DateAdd", "date")
     unit = _unit(unit_to_add, "DateAdd", "unitToAdd")
     try:
         if unit in ("Y", "M"):
-            months = to_int(amount_to_add, "DateAdd", "amountToAdd") * (12 if unit == "Y" else 1)
-            return add_months(start, months)
-        amount = Decimal(to_number(amount_to_add, "DateAdd", "amountToAdd"))
-        if amount.adjusted() > _LARGEST_AMOUNT_EXPONENT:  # past any date, before arithmetic on it
-            raise OverflowError
-        milliseconds = (amount * _MILLISECONDS[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return start + _dt.timedelta(milliseconds=int(milliseconds))
+            return add_months(date, amount_to_add * (12 if unit == "Y" else 1))
+        step = {"D": "days", "H": "hours", "MI": "minutes"}[unit]
+        return date + _dt.timedelta(**{step: amount_to_add})
     except OverflowError:
         raise ScriptError("DateAdd(): the result is outside the range of dates (years 1 to 9999)") from None
 
 
-# 10,000 years is about 3.2E+14 milliseconds; any amount of 1E+15 or more of any
-# unit leaves the range of dates, whichever date it is added to.
-_LARGEST_AMOUNT_EXPONENT = 14
-
-
 @ampscript_function(_CATEGORY)
-def DateDiff(start_date: Any, end_date: Any, unit_of_difference: Any) -> int:
+def DateDiff(start_date: params.Date, end_date: params.Date, unit_of_difference: params.Text) -> int:
     """endDate minus startDate in years, months, days, hours or minutes.
 
     Counts the unit boundaries crossed, as AMPscript does (Salesforce's
     Handlebars DateDiff reference describes its ``version="ampscript"`` mode
-    so): Dec 31 to Jan 1 is 1 year, 11:59 to 12:00 is 1 hour.
+    so; observed: https://sfmc.guide/engagement/differs-from-docs/#datediff-counts-boundaries-not-elapsed-time):
+    Dec 31 to Jan 1 is 1 year, 11:59 to 12:00 is 1 hour.
     """
-    start = parse_date(start_date, "DateDiff", "startDate")
-    end = parse_date(end_date, "DateDiff", "endDate")
     unit = _unit(unit_of_difference, "DateDiff", "unitOfDifference")
+    start, end = start_date, end_date
     if unit == "Y":
         return end.year - start.year
     if unit == "M":
@@ -114,99 +127,112 @@ def _truncate(value: _dt.datetime, unit: str) -> _dt.datetime:
     return value.replace(second=0, microsecond=0)
 
 
-@ampscript_function(_CATEGORY)
-def DatePart(date_string: Any, date_part: Any) -> int:
-    """The year (Y), month number (M), day (D), hour 0-23 (H) or minute (MI) of a date."""
-    value = parse_date(date_string, "DatePart", "dateString")
-    unit = _unit(date_part, "DatePart", "datePart")
-    return {"Y": value.year, "M": value.month, "D": value.day, "H": value.hour, "MI": value.minute}[unit]
+_DATE_PARTS = ("Y", "M", "D", "H", "MI", "year", "month", "monthName", "day", "hour", "minute")
 
 
 @ampscript_function(_CATEGORY)
-def DateParse(date_string: Any, bool_use_utc: Any = False) -> _dt.datetime:
+def DatePart(date_string: params.Date, date_part: params.Text) -> str:
+    """A part of a date, as text: ``Y``/``year`` (four digits), ``M``/``month`` and ``D``/``day``
+    (two digits, ``03``), ``H``/``hour`` (a 12-hour clock, 1 to 12, unpadded), ``MI``/``minute``
+    (unpadded) or ``monthName`` (the English name); the names ignore case.
+
+    Observed (https://sfmc.guide/engagement/ampscript/functions/datepart/,
+    https://sfmc.guide/engagement/differs-from-docs/#datepart-hour-is-a-12-hour-clock,
+    https://sfmc.guide/engagement/differs-from-docs/#datepart-inconsistent-zero-padding,
+    and issue 9): for ``2026-03-04 09:05:07`` the parts are 2026, 03, 04, 9
+    and 5; midnight, noon and a date without time are hour 12; 19:35 is
+    hour 7.  Other parts (seconds, weeks, ``dayName``) abort.  The text
+    still computes as a number (``Add(DatePart(@d, "Y"), 1)``).
+    """
+    value = date_string
+    part = _unit(date_part, "DatePart", "datePart", _DATE_PARTS)
+    if part in ("Y", "year"):
+        return f"{value.year:04d}"
+    if part in ("M", "month"):
+        return f"{value.month:02d}"
+    if part == "monthName":
+        return format_date(value, "MMMM", "en-US")
+    if part in ("D", "day"):
+        return f"{value.day:02d}"
+    if part in ("H", "hour"):
+        return str(value.hour % 12 or 12)
+    return str(value.minute)
+
+
+@ampscript_function(_CATEGORY)
+def DateParse(date_string: params.Date, bool_use_utc: params.Value = False) -> _dt.datetime:
     """The date a string stands for, in system time, or in UTC when boolUseUtc is true.
 
     A string with a UTC offset (``2023-08-05T13:41:23-06:00``) is converted;
-    one without is taken as system time.
+    one without is taken as system time: ``DateParse("2023-05-01
+    2:30PM-1:00", 1)`` is ``5/1/2023 3:30:00 PM`` (issue 9).  A boolUseUtc
+    that is not a boolean is false
+    (https://sfmc.guide/engagement/ampscript/functions/dateparse/).
     """
-    value = parse_date(date_string, "DateParse", "dateString")
-    if to_boolean(bool_use_utc, "DateParse", "boolUseUtc"):
-        return _convert(value, SYSTEM_TIME_ZONE, _dt.timezone.utc)
-    return value
+    if _flag(bool_use_utc):
+        return _convert(date_string, SYSTEM_TIME_ZONE, _dt.timezone.utc)
+    return date_string
 
 
 @ampscript_function(_CATEGORY)
-def StringToDate(date_string: Any) -> _dt.datetime:
-    """The date a string stands for (ISO 8601, US, long English, CJK notations).
+def StringToDate(date_string: params.Date) -> _dt.datetime:
+    """The date a string stands for (ISO 8601, US, long English, CJK notations), as DateParse() reads it.
 
     The catalog lists an optional format argument; Salesforce's reference
-    has only dateString, so only that is accepted.
+    has only dateString, and Marketing Cloud rejects a second argument
+    (https://sfmc.guide/engagement/differs-from-docs/#stringtodate-duplicate-of-dateparse).
     """
-    return parse_date(date_string, "StringToDate", "dateString")
-
-
-# FormatDate's keywords for the date and time formats (case-insensitive).
-_DATE_KEYWORDS = {
-    "s": "d", "short": "d",
-    "l": "D", "long": "D",
-    "sortable": "yyyy'-'MM'-'dd",
-    "iso": "o", "o": "o",
-    "rfc": "r", "r": "r",
-}
-_TIME_KEYWORDS = {
-    "s": "t", "short": "t",
-    "l": "T", "long": "T",
-    "iso": "o", "o": "o",
-    "rfc": "r", "r": "r",
-}
+    return date_string
 
 
 @ampscript_function(_CATEGORY, output_grows=True)
-def FormatDate(date_string: Any, date_format: Any = None, time_format: Any = None, locale_code: Any = None) -> str:
-    """A date written with a date format, then a space and a time format, in a culture.
+def FormatDate(
+    date_string: params.Value,
+    date_format: params.Text = "",
+    time_format: params.Text = "",
+    locale_code: params.Text = "",
+) -> str:
+    """A date written with a date pattern, then a space and a time pattern, in a culture.
 
-    Formats are .NET format strings (``MMMM d, yyyy``, ``h:mm tt``) or one of
-    FormatDate's keywords: ``S``/``short`` and ``L``/``long`` (the culture's
-    short or long date, or time in timeFormat), ``sortable`` (2017-10-05),
-    ``ISO``/``o`` (2017-10-05T20:09:34.5678900-06:00) and ``RFC``/``r``.
-    Unlike Format(), ``s`` is the short date here, not the sortable one.
-    The catalog's fourth argument is a time zone; the reference's is
-    localeCode, which is followed.  Without a date format the date is
-    written as Marketing Cloud prints dates (``G``).
+    The patterns are FormatDate's keywords or .NET format strings in
+    FormatDate's own dialect, where ``mm`` in the date pattern is the month
+    and the day names are shifted (`ampscript.formatting.dates.format_date_time`).
+    A value that is not a date (an unreadable string, an empty one, a
+    number) gives the empty string, not an error
+    (https://sfmc.guide/engagement/ampscript/functions/formatdate/).  The
+    catalog's fourth argument is a time zone; the reference's is
+    localeCode, which is followed; ``fr-FR`` and ``fr_FR`` are the same.
     """
-    value = parse_date(date_string, "FormatDate", "dateString")
-    culture = None if is_empty(locale_code) else locale_code
-    date_part = _keyword_format(date_format, _DATE_KEYWORDS)
-    time_part = _keyword_format(time_format, _TIME_KEYWORDS)
-    if not date_part and not time_part:
-        return format_date(value, "G", culture)
-    parts = [format_date(value, fmt, culture) for fmt in (date_part, time_part) if fmt]
-    return " ".join(parts)
-
-
-def _keyword_format(value: Any, keywords: dict[str, str]) -> str:
-    text = to_text(value)
-    return keywords.get(text.strip().lower(), text)
+    value = read_date(date_string)
+    if value is None:
+        return ""
+    return format_date_time(value, date_format, time_format, locale_code.strip() or None)
 
 
 @ampscript_function(_CATEGORY)
-def Now(bool_preserve_email_sent_time: Any = False) -> _dt.datetime:
-    """The current system time; with true, the send job's start (or publish) time when there is one."""
+def Now(bool_preserve_email_sent_time: params.Value = False) -> _dt.datetime:
+    """The current system time; with true, the send job's start (or publish) time when there is one.
+
+    One instant for the whole render; an argument that is not a boolean is
+    false (https://sfmc.guide/engagement/ampscript/functions/now/).
+    """
     context = current_context()
-    if to_boolean(bool_preserve_email_sent_time, "Now", "boolPreserveEmailSentTime"):
+    if _flag(bool_preserve_email_sent_time):
         return _context_time(context, "job_time") or context.now()
     return context.now()
 
 
 @ampscript_function(_CATEGORY)
-def GetSendTime(bool_all_subscribers: Any = False) -> _dt.datetime:
+def GetSendTime(bool_all_subscribers: params.Value = False) -> _dt.datetime:
     """When the send to this subscriber completed; with true, when the send job started.
 
     During a send, on CloudPages and in tests without send times in the
-    context, the current system time.
+    context, the current system time, the same instant as Now()
+    (https://sfmc.guide/engagement/differs-from-docs/#getsendtime-outside-a-send-returns-now);
+    an argument that is not a boolean is false.
     """
     context = current_context()
-    which = "job_time" if to_boolean(bool_all_subscribers, "GetSendTime", "boolAllSubscribers") else "send_time"
+    which = "job_time" if _flag(bool_all_subscribers) else "send_time"
     return _context_time(context, which) or context.now()
 
 
@@ -216,17 +242,24 @@ def _context_time(context: Any, name: str) -> _dt.datetime | None:
 
 
 @ampscript_function(_CATEGORY)
-def SystemDateToLocalDate(system_time: Any) -> _dt.datetime:
-    """System time (CST, UTC-6) converted to the Marketing Cloud user's local time zone."""
-    value = parse_date(system_time, "SystemDateToLocalDate", "systemTime")
-    return _convert(value, SYSTEM_TIME_ZONE, _local_time_zone())
+def SystemDateToLocalDate(system_time: params.Date) -> _dt.datetime:
+    """System time (CST, UTC-6) converted to the Marketing Cloud user's local time zone.
+
+    The shift follows the zone's daylight saving time: for an account on
+    Central European time it is 420 minutes in January and 480 in July
+    (https://sfmc.guide/engagement/differs-from-docs/#systemdatetolocaldate-seasonal-shift).
+    """
+    return _convert(system_time, SYSTEM_TIME_ZONE, _local_time_zone())
 
 
 @ampscript_function(_CATEGORY)
-def LocalDateToSystemDate(local_date: Any) -> _dt.datetime:
-    """A time in the Marketing Cloud user's local time zone converted to system time (CST, UTC-6)."""
-    value = parse_date(local_date, "LocalDateToSystemDate", "localDate")
-    return _convert(value, _local_time_zone(), SYSTEM_TIME_ZONE)
+def LocalDateToSystemDate(local_date: params.Date) -> _dt.datetime:
+    """A time in the Marketing Cloud user's local time zone converted to system time (CST, UTC-6).
+
+    The inverse of SystemDateToLocalDate()
+    (https://sfmc.guide/engagement/differs-from-docs/#localdatetosystemdate-seasonal-shift).
+    """
+    return _convert(local_date, _local_time_zone(), SYSTEM_TIME_ZONE)
 
 
 def _convert(value: _dt.datetime, source: _dt.tzinfo, target: _dt.tzinfo) -> _dt.datetime:
@@ -239,22 +272,11 @@ def _convert(value: _dt.datetime, source: _dt.tzinfo, target: _dt.tzinfo) -> _dt
         ) from None
 
 
-_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
-
-
 def _local_time_zone() -> _dt.tzinfo:
     setting = getattr(current_context(), "local_time_zone", None)
     if setting is None or setting == "":
         return SYSTEM_TIME_ZONE
-    if isinstance(setting, _dt.tzinfo):
-        return setting
-    text = str(setting).strip()
-    offset = _OFFSET.fullmatch(text)
-    if offset:
-        sign, hours, minutes = offset.groups()
-        delta = _dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
-        return _dt.timezone(-delta if sign == "-" else delta)
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScriptError(f"unknown local time zone {text!r} in the render context") from None
+    zone = read_time_zone(setting)
+    if zone is None:
+        raise ScriptError(f"unknown local time zone {str(setting)!r} in the render context")
+    return zone

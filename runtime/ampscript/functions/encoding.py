@@ -20,7 +20,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
@@ -32,7 +32,9 @@ from ..errors import ScriptError
 from ..keys import KeyStore
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..values import is_empty, to_boolean, to_text
+from ..values import UNSET, case, is_empty, params, parse_number, to_boolean, to_text
+from ..values.params import Param
+from .content import contains_ampscript, render_content
 
 try:  # cryptography >= 43 keeps (Triple)DES among the "decrepit" ciphers
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -61,9 +63,17 @@ CATEGORY = "Encryption and Encoding"
 
 # .NET encoding names (lowercase) -> Python codec.  .NET's GetBytes writes no
 # byte order mark, so UTF-16/UTF-32 map to the explicit little-endian codecs.
+# The same names work for every function that takes a character set: the
+# hashes, StringToHex and Base64Encode/Decode accept UTF-8, UTF-16 (little
+# endian), UTF-16BE, UTF-32 (little endian), ASCII and ISO-8859-1 alike
+# (https://sfmc.guide/engagement/ampscript/functions/stringtohex/, "the same
+# accepted domain the hash family proved";
+# https://sfmc.guide/engagement/differs-from-docs/#base64encode-wider-encoding-domain);
+# the other .NET names here are accepted everywhere too (choice).  The
+# dashless "UTF8" is not a name: it aborts
+# (https://sfmc.guide/engagement/ampscript/functions/md5/).
 _CHARSETS = {
     "utf-8": "utf-8",
-    "utf8": "utf-8",
     "utf-16": "utf-16-le",
     "utf-16le": "utf-16-le",
     "unicode": "utf-16-le",
@@ -79,22 +89,33 @@ _CHARSETS = {
     "windows-1252": "cp1252",
     "utf-7": "utf-7",
 }
-
-# The hash functions and StringToHex accept only these two (per their reference pages).
-_UTF8_OR_UTF16 = ("utf-8", "utf-16")
+_CHARSET_NAMES = "UTF-8, UTF-16, UTF-16BE, UTF-32, ASCII, ISO-8859-1, Windows-1252, UTF-7"
 
 
-def _codec(charset: Any, function: str, argument: str, accepted: tuple[str, ...] | None = None) -> str:
-    """The Python codec for a .NET charset argument; UTF-8 when it is omitted or empty."""
-    if is_empty(charset):
+def _codec(charset: Any, function: str, argument: str) -> str:
+    """The Python codec for a .NET charset argument; UTF-8 when it is left out or null.
+
+    An empty name aborts, as an unknown one does
+    (https://sfmc.guide/engagement/ampscript/functions/md5/,
+    https://sfmc.guide/engagement/ampscript/functions/base64encode/); a null
+    (an unset variable, a null field) means the default (choice: kept from
+    before, sfmc.guide is silent), so ``@null`` can stand for a left-out
+    character set before a later argument.
+    """
+    if charset is None or charset is _OMITTED:
         return "utf-8"
-    name = to_text(charset).strip().lower()
-    if name in _CHARSETS and (accepted is None or name in accepted):
-        return _CHARSETS[name]
-    allowed = ", ".join(accepted or ("UTF-8", "UTF-16", "UTF-32", "ASCII", "ISO-8859-1", "Windows-1252", "UTF-7"))
-    raise ScriptError(
-        f"{function}(): unknown character set {to_text(charset)!r} for argument {argument!r}; use one of {allowed.upper()}"
-    )
+    name = to_text(charset)
+    if not name.strip():
+        raise ScriptError(
+            f"{function}(): the character set name (argument {argument!r}) is empty; "
+            "leave the argument out for UTF-8"
+        )
+    codec = _CHARSETS.get(case.lower(name.strip()))
+    if codec is None:
+        raise ScriptError(
+            f"{function}(): unknown character set {name!r} for argument {argument!r}; use one of {_CHARSET_NAMES}"
+        )
+    return codec
 
 
 def _encode(text: str, codec: str, function: str) -> bytes:
@@ -103,7 +124,8 @@ def _encode(text: str, codec: str, function: str) -> bytes:
         # (! " # $ ...) in base64, Python writes them directly; rather than
         # produce bytes Marketing Cloud would not, refuse.
         raise ScriptError(f"{function}(): encoding text as UTF-7 is not supported by ampc (decoding is)")
-    # Characters a single-byte charset cannot represent become '?', as in .NET.
+    # Characters a single-byte charset cannot represent become '?', as in .NET
+    # (ASCII: https://sfmc.guide/engagement/ampscript/functions/md5/).
     return text.encode(codec, errors="replace")
 
 
@@ -114,75 +136,97 @@ def _decode(data: bytes, codec: str) -> str:
     return data.decode(codec, errors="replace")
 
 
+# Marks an optional argument the script did not pass (null is a value).
+_OMITTED: Any = object()
+
+
 # --- hashes and hex -----------------------------------------------------------------------
 
 
-def _hex_digest(algorithm: str, function: str, value: Any, charset: Any) -> str:
-    data = to_text(value).encode(_codec(charset, function, "charSet", _UTF8_OR_UTF16))
+def _hex_digest(algorithm: str, function: str, text: str, charset: Any) -> str:
+    data = _encode(text, _codec(charset, function, "charSet"), function)
     return hashlib.new(algorithm, data).hexdigest()
 
 
 @ampscript_function(CATEGORY)
-def MD5(string_to_convert: Any, char_set: Any = None) -> str:
-    """The 128-bit MD5 hash of a string (UTF-8 or UTF-16 bytes), as lowercase hex."""
+def MD5(string_to_convert: params.Text, char_set: params.Value = _OMITTED) -> str:
+    """The 128-bit MD5 hash of a string's bytes in a character set (UTF-8 by default), as lowercase hex.
+
+    ASCII hashes '?' for every character it lacks; ``UTF8``, ``""`` and
+    numbers are not character sets and abort
+    (https://sfmc.guide/engagement/ampscript/functions/md5/).
+    """
     return _hex_digest("md5", "MD5", string_to_convert, char_set)
 
 
 @ampscript_function(CATEGORY)
-def SHA1(string_to_convert: Any, char_set: Any = None) -> str:
-    """The 160-bit SHA-1 hash of a string (UTF-8 or UTF-16 bytes), as lowercase hex."""
+def SHA1(string_to_convert: params.Text, char_set: params.Value = _OMITTED) -> str:
+    """The 160-bit SHA-1 hash of a string's bytes (as for MD5), as lowercase hex."""
     return _hex_digest("sha1", "SHA1", string_to_convert, char_set)
 
 
 @ampscript_function(CATEGORY)
-def SHA256(string_to_convert: Any, char_set: Any = None) -> str:
-    """The 256-bit SHA-2 hash of a string (UTF-8 or UTF-16 bytes), as lowercase hex."""
+def SHA256(string_to_convert: params.Text, char_set: params.Value = _OMITTED) -> str:
+    """The 256-bit SHA-2 hash of a string's bytes (as for MD5), as lowercase hex.
+
+    https://sfmc.guide/engagement/ampscript/functions/sha256/
+    """
     return _hex_digest("sha256", "SHA256", string_to_convert, char_set)
 
 
 @ampscript_function(CATEGORY)
-def SHA512(string_to_convert: Any, char_set: Any = None) -> str:
-    """The 512-bit SHA-2 hash of a string (UTF-8 or UTF-16 bytes), as lowercase hex."""
+def SHA512(string_to_convert: params.Text, char_set: params.Value = _OMITTED) -> str:
+    """The 512-bit SHA-2 hash of a string's bytes (as for MD5), as lowercase hex."""
     return _hex_digest("sha512", "SHA512", string_to_convert, char_set)
 
 
 @ampscript_function(CATEGORY, output_grows=True)
-def StringToHex(source_string: Any, char_set: Any = None) -> str:
-    """The bytes of a string in UTF-8 (default) or UTF-16, as lowercase hex.
+def StringToHex(source_string: params.Text, char_set: params.Value = _OMITTED) -> str:
+    """The bytes of a string in a character set (UTF-8 by default), as lowercase hex.
 
+    UTF-16 (little endian), UTF-16BE, UTF-32 (little endian, no byte order
+    mark), ASCII and ISO-8859-1 work as for Base64Encode, '?' standing for
+    what a single-byte set lacks
+    (https://sfmc.guide/engagement/ampscript/functions/stringtohex/,
+    https://sfmc.guide/engagement/differs-from-docs/#stringtohex-wider-charset-domain).
     The reference also accepts its own typo ``UTC-16`` for UTF-16.
     """
-    if not is_empty(char_set) and to_text(char_set).strip().lower() == "utc-16":
+    if isinstance(char_set, str) and case.lower(char_set.strip()) == "utc-16":
         char_set = "UTF-16"
-    codec = _codec(char_set, "StringToHex", "charSet", _UTF8_OR_UTF16)
-    return to_text(source_string).encode(codec).hex()
+    codec = _codec(char_set, "StringToHex", "charSet")
+    return _encode(source_string, codec, "StringToHex").hex()
 
 
 # --- Base64 -------------------------------------------------------------------------------
 
 
 @ampscript_function(CATEGORY, output_grows=True)
-def Base64Encode(string_to_encode: Any, character_encoding: Any = None) -> str:
-    """A string's bytes in a .NET character set (UTF-8 by default), Base64-encoded."""
+def Base64Encode(string_to_encode: params.Text, character_encoding: params.Value = _OMITTED) -> str:
+    """A string's bytes in a .NET character set (UTF-8 by default), Base64-encoded.
+
+    https://sfmc.guide/engagement/ampscript/functions/base64encode/ (an
+    empty character set name aborts).
+    """
     codec = _codec(character_encoding, "Base64Encode", "characterEncoding")
-    return base64.b64encode(_encode(to_text(string_to_encode), codec, "Base64Encode")).decode("ascii")
+    return base64.b64encode(_encode(string_to_encode, codec, "Base64Encode")).decode("ascii")
 
 
 @ampscript_function(CATEGORY)
-def Base64Decode(string_to_decode: Any, character_encoding: Any = None, abort_send_on_fail: Any = True) -> str:
+def Base64Decode(
+    string_to_decode: params.Text, character_encoding: params.Value = _OMITTED, abort_send_on_fail: params.Boolean = True
+) -> str:
     """Base64 text decoded to a string in a .NET character set (UTF-8 by default).
 
     Text that is not Base64 is an error, or the empty string when
     ``abortSendOnFail`` is false (0).
     """
     codec = _codec(character_encoding, "Base64Decode", "characterEncoding")
-    abort = to_boolean(abort_send_on_fail, "Base64Decode", "abortSendOnFail")
     try:
-        data = _strict_base64(to_text(string_to_decode))
+        data = _strict_base64(string_to_decode)
     except ValueError:
-        if abort:
+        if abort_send_on_fail:
             raise ScriptError(
-                f"Base64Decode(): {to_text(string_to_decode)!r} is not valid Base64 text "
+                f"Base64Decode(): {string_to_decode!r} is not valid Base64 text "
                 "(pass 0 as abortSendOnFail to get an empty string instead)"
             ) from None
         return ""
@@ -202,6 +246,7 @@ def _strict_base64(text: str) -> bytes:
 
 # Characters .NET's HttpUtility.UrlEncode leaves alone besides letters and digits.
 _URL_SAFE_PUNCTUATION = frozenset("-_.!*()")
+URL_ENCODE_FILE = "<URLEncode>"
 
 
 def _encode_url_text(text: str) -> str:
@@ -222,25 +267,50 @@ def _encode_url_text(text: str) -> str:
     return "".join(pieces)
 
 
+def _url_flag(value: Any, function: str, parameter: str) -> bool:
+    """A URLEncode switch: on only for 1, true, "1" and "true"; any other number (2) is off.
+
+    https://sfmc.guide/engagement/ampscript/functions/urlencode/ and
+    https://sfmc.guide/engagement/differs-from-docs/#urlencode-flag-spellings-and-default-passthrough
+    (passing 2 "behaved like the off state").  Text that is neither a number
+    nor true/false is an error, as before (choice: sfmc.guide is silent).
+    """
+    number = parse_number(value) if not isinstance(value, bool) else None
+    if number is not None:
+        return number == 1
+    return to_boolean(None if value is UNSET else value, function, parameter)
+
+
+_UrlFlag = Annotated[bool, Param("boolean", _url_flag)]
+
+
 @ampscript_function(CATEGORY, output_grows=True)
-def URLEncode(url_to_encode: Any, encode_all_chars: Any = False, encode_all_strings: Any = False) -> str:
+def URLEncode(
+    url_to_encode: params.Text, bool_encode_all_chars: _UrlFlag = False, bool_encode_all_strings: _UrlFlag = False
+) -> str:
     """Make a URL safe to use: by default only spaces after the '?' become ``%20``.
 
-    ``boolEncodeAllChars`` true encodes every unsafe character (accented
+    ``boolEncodeAllChars`` on encodes every unsafe character (accented
     letters, '=', '&', ...) instead of only spaces; ``boolEncodeAllStrings``
-    true encodes the whole string instead of only the part after the first '?'.
+    on encodes the whole string instead of only the part after the first '?'
+    (https://sfmc.guide/engagement/ampscript/functions/urlencode/).
+
+    AMPscript in the value is rendered first, so ``%%=ADD(1,2)=%%`` in a URL
+    becomes ``3`` before encoding (issue 9 rule, observed in Marketing
+    Cloud); it runs in the calling render, with its variables, as
+    TreatAsContent() runs content, and counts as included content.
     """
-    text = to_text(url_to_encode)
-    encode_all = to_boolean(encode_all_chars, "URLEncode", "boolEncodeAllChars")
-    whole = to_boolean(encode_all_strings, "URLEncode", "boolEncodeAllStrings")
-    if whole:
+    text = url_to_encode
+    if contains_ampscript(text):  # plain text (the usual case) costs no include
+        text = render_content(text, URL_ENCODE_FILE, "URLEncode")
+    if bool_encode_all_strings:
         prefix, rest = "", text
     elif "?" in text:
         head, rest = text.split("?", 1)
         prefix = head + "?"
     else:
         return text
-    encoded = _encode_url_text(rest) if encode_all else rest.replace(" ", "%20")
+    encoded = _encode_url_text(rest) if bool_encode_all_chars else rest.replace(" ", "%20")
     return prefix + encoded
 
 
@@ -284,19 +354,19 @@ class _CipherSpec:
     padding: str = "pkcs7"
 
 
-def _parse_cipher_spec(text: Any, function: str) -> _CipherSpec:
+def _parse_cipher_spec(text: str, function: str) -> _CipherSpec:
     """``aes``, ``des`` or ``tripledes``, optionally followed by ``;mode=ecb;padding=zeros`` (DES and Triple DES)."""
-    name, *options = [part.strip() for part in to_text(text).split(";")]
-    algorithm = _ALGORITHMS.get(name.lower())
+    name, *options = [part.strip() for part in text.split(";")]
+    algorithm = _ALGORITHMS.get(case.lower(name))
     if algorithm is None:
         raise ScriptError(
-            f"{function}(): unknown encryption algorithm {to_text(text)!r} for argument 'encryptionAlgorithm'; "
+            f"{function}(): unknown encryption algorithm {text!r} for argument 'encryptionAlgorithm'; "
             "use aes, des or tripledes"
         )
     settings = {"mode": "cbc", "padding": "pkcs7"}
     for option in filter(None, options):
         key, _, value = option.partition("=")
-        key, value = key.strip().lower(), value.strip().lower()
+        key, value = case.lower(key.strip()), case.lower(value.strip())
         if key not in settings:
             raise ScriptError(f"{function}(): unknown encryption option {option!r}; use mode=... or padding=...")
         settings[key] = value
@@ -411,20 +481,23 @@ def _cipher(spec: _CipherSpec, key: bytes, iv: bytes | None) -> Cipher:
 
 @ampscript_function(CATEGORY, output_grows=True)
 def EncryptSymmetric(
-    data: Any,
-    encryption_algorithm: Any,
-    password_external_key: Any,
-    password: Any,
-    salt_external_key: Any = None,
-    salt: Any = None,
-    iv_external_key: Any = None,
-    iv: Any = None,
+    data: params.Text,
+    encryption_algorithm: params.Text,
+    password_external_key: params.Value,
+    password: params.Value,
+    salt_external_key: params.Value,
+    salt: params.Value,
+    iv_external_key: params.Value,
+    iv: params.Value,
 ) -> str:
     """Encrypt text (UTF-8) with AES, DES or Triple DES; the result is Base64.
 
+    All eight arguments are required: seven or nine are a compile-time
+    error, even in a branch that never runs
+    (https://sfmc.guide/engagement/ampscript/functions/encryptsymmetric/).
     Pass each of password, salt and IV either by external key (Key
     Management, here the workspace's ``keys.json``) or as a value, with
-    ``@null`` in the other place.  Salt and IV are hexadecimal.  With a salt
+    ``@null`` (or an empty string) in the other place.  Salt and IV are hexadecimal.  With a salt
     the key is PBKDF2-HMAC-SHA1 (RFC 2898, 1000 iterations) of the password,
     256 bits for AES; without one the password itself is the key.  Without an
     IV the password is the IV.  Default mode CBC, padding PKCS7.
@@ -433,32 +506,36 @@ def EncryptSymmetric(
     key, vector = _key_and_iv(
         spec, "EncryptSymmetric", (password_external_key, password, salt_external_key, salt, iv_external_key, iv)
     )
-    plain = _pad(to_text(data).encode("utf-8"), spec.padding, spec.algorithm.block_size, "EncryptSymmetric")
+    plain = _pad(data.encode("utf-8"), spec.padding, spec.algorithm.block_size, "EncryptSymmetric")
     encryptor = _cipher(spec, key, vector).encryptor()
     return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
 
 
 @ampscript_function(CATEGORY)
 def DecryptSymmetric(
-    encrypted_data: Any,
-    encryption_algorithm: Any,
-    password_external_key: Any,
-    password: Any,
-    salt_external_key: Any = None,
-    salt: Any = None,
-    iv_external_key: Any = None,
-    iv: Any = None,
+    encrypted_data: params.Text,
+    encryption_algorithm: params.Text,
+    password_external_key: params.Value,
+    password: params.Value,
+    salt_external_key: params.Value,
+    salt: params.Value,
+    iv_external_key: params.Value,
+    iv: params.Value,
 ) -> str:
-    """Decrypt EncryptSymmetric()'s Base64 output with the same algorithm, password, salt and IV."""
+    """Decrypt EncryptSymmetric()'s Base64 output with the same algorithm, password, salt and IV.
+
+    All eight arguments are required
+    (https://sfmc.guide/engagement/ampscript/functions/decryptsymmetric/).
+    """
     spec = _parse_cipher_spec(encryption_algorithm, "DecryptSymmetric")
     key, vector = _key_and_iv(
         spec, "DecryptSymmetric", (password_external_key, password, salt_external_key, salt, iv_external_key, iv)
     )
     try:
-        encrypted = _strict_base64(to_text(encrypted_data))
+        encrypted = _strict_base64(encrypted_data)
     except ValueError:
         raise ScriptError(
-            f"DecryptSymmetric(): the encrypted data must be Base64 text, got {to_text(encrypted_data)!r}"
+            f"DecryptSymmetric(): the encrypted data must be Base64 text, got {encrypted_data!r}"
         ) from None
     if len(encrypted) % spec.algorithm.block_size:
         raise ScriptError(
@@ -480,29 +557,32 @@ def _base64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _jwt_algorithm(algorithm: Any, accepted: dict, function: str) -> str:
-    name = to_text(algorithm).strip().upper()
+def _jwt_algorithm(algorithm: str, accepted: dict, function: str) -> str:
+    name = case.upper(algorithm.strip())
     if name not in accepted:
         raise ScriptError(
-            f"{function}(): unknown JWT algorithm {to_text(algorithm)!r} for argument 'algorithm'; "
+            f"{function}(): unknown JWT algorithm {algorithm!r} for argument 'algorithm'; "
             f"use one of {', '.join(accepted)}"
         )
     return name
 
 
-def _signing_input(algorithm: str, payload: Any) -> bytes:
-    """``header.payload``: the payload is signed as given, not re-serialized."""
+def _signing_input(algorithm: str, payload: str) -> bytes:
+    """``header.payload``: the payload is signed as given, not re-serialized or validated.
+
+    https://sfmc.guide/engagement/differs-from-docs/#getjwt-payload-not-validated
+    """
     header = json.dumps({"alg": algorithm, "typ": "JWT"}, separators=(",", ":")).encode("utf-8")
-    return f"{_base64url(header)}.{_base64url(to_text(payload).encode('utf-8'))}".encode("ascii")
+    return f"{_base64url(header)}.{_base64url(payload.encode('utf-8'))}".encode("ascii")
 
 
-def _hmac_jwt(algorithm: str, secret: bytes, payload: Any) -> str:
+def _hmac_jwt(algorithm: str, secret: bytes, payload: str) -> str:
     signing_input = _signing_input(algorithm, payload)
     signature = hmac.new(secret, signing_input, _HMAC_HASHES[algorithm]).digest()
     return f"{signing_input.decode('ascii')}.{_base64url(signature)}"
 
 
-def _rsa_jwt(algorithm: str, private_key_pem: str, payload: Any, key_name: str) -> str:
+def _rsa_jwt(algorithm: str, private_key_pem: str, payload: str, key_name: str) -> str:
     try:
         key = load_pem_private_key(private_key_pem.encode("utf-8"), password=None)
     except (ValueError, TypeError):
@@ -515,33 +595,37 @@ def _rsa_jwt(algorithm: str, private_key_pem: str, payload: Any, key_name: str) 
 
 
 @ampscript_function(CATEGORY, output_grows=True)
-def GetJWT(secret: Any, algorithm: Any, json_payload: Any) -> str:
+def GetJWT(secret: params.Text, algorithm: params.Text, json_payload: params.Text) -> str:
     """A JSON Web Token for a payload, signed with a secret given in the script.
 
     Algorithms HS256, HS384 and HS512.  The secret is used as its UTF-8
     bytes; the header is ``{"alg":...,"typ":"JWT"}``.  The function catalog
     lists the arguments as (claimsSet, algorithm, secret); the reference's
-    order, used here, is (secret, algorithm, jsonPayload).
+    order, used here, is (secret, algorithm, jsonPayload).  The algorithm
+    name ignores case, the header still spells it in capitals
+    (https://sfmc.guide/engagement/differs-from-docs/#getjwt-case-insensitive-algorithm).
     """
     name = _jwt_algorithm(algorithm, _HMAC_HASHES, "GetJWT")
-    if is_empty(secret):
+    if not secret:
         raise ScriptError("GetJWT() needs a secret to sign the token with (argument 'secret')")
-    return _hmac_jwt(name, to_text(secret).encode("utf-8"), json_payload)
+    return _hmac_jwt(name, secret.encode("utf-8"), json_payload)
 
 
 @ampscript_function(CATEGORY, output_grows=True)
-def GetJWTByKeyName(key_name: Any, algorithm: Any, json_payload: Any) -> str:
+def GetJWTByKeyName(key_name: params.Text, algorithm: params.Text, json_payload: params.Text) -> str:
     """A JSON Web Token signed with a key from Key Management (the workspace's ``keys.json``).
 
-    HS256/HS384/HS512 use a ``symmetric`` key (its UTF-8 bytes); RS256/RS384/
-    RS512 use an ``asymmetric`` key (an RSA private key in PEM).
+    HS256/HS384/HS512 use a ``symmetric`` key: the stored string's UTF-8
+    bytes, as it is, not Base64-decoded, so the token equals GetJWT() with
+    that string (https://sfmc.guide/engagement/ampscript/functions/getjwtbykeyname/);
+    RS256/RS384/RS512 use an ``asymmetric`` key (an RSA private key in PEM).
     """
     name = _jwt_algorithm(algorithm, {**_HMAC_HASHES, **_RSA_HASHES}, "GetJWTByKeyName")
-    if is_empty(key_name):
+    if not key_name:
         raise ScriptError("GetJWTByKeyName() needs the external key of a key (argument 'keyName')")
     store = KeyStore(current_context().workspace)
     if name in _HMAC_HASHES:
-        key = store.get(to_text(key_name), "symmetric", "GetJWTByKeyName")
+        key = store.get(key_name, "symmetric", "GetJWTByKeyName")
         return _hmac_jwt(name, key.value.encode("utf-8"), json_payload)
-    key = store.get(to_text(key_name), "asymmetric", "GetJWTByKeyName")
+    key = store.get(key_name, "asymmetric", "GetJWTByKeyName")
     return _rsa_jwt(name, key.value, json_payload, key.name)

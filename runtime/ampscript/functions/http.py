@@ -72,7 +72,7 @@ from ..errors import RaisedError, ScriptError
 from ..http_client import HttpSettings, Reply, RequestFailed, charset_of
 from ..registry import ampscript_function
 from ..rendering import current_budget, current_context
-from ..values import Row, Rowset, to_boolean, to_int, to_text
+from ..values import Row, Rowset, case, params
 from ..variables import Ref
 
 __all__ = ["HTTPGet", "HTTPPost", "HTTPPost2", "HTTPPostWithRetry"]
@@ -82,7 +82,8 @@ REQUEST_ERROR = -2
 EMPTY_CONTENT = -3
 DEFAULT_RETRIES = 3
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP header name (RFC 9110 token)
-_MANAGED_HEADERS = {"host", "content-length"}  # "You can't set the host and content-length headers"
+# "You can't set the host and content-length headers"
+_MANAGED_HEADERS = {case.fold("host"), case.fold("content-length")}
 
 
 def _set(cell: Ref | None, value: Any) -> None:
@@ -94,14 +95,12 @@ def _settings() -> HttpSettings:
     return HttpSettings.from_workspace(current_context().workspace)
 
 
-def _header_pairs(values: Sequence[Any], function: str) -> list[tuple[str, str]]:
+def _header_pairs(values: Sequence[str], function: str) -> list[tuple[str, str]]:
     if len(values) % 2:
-        raise ScriptError(
-            f"{function}() takes header names and values in pairs; {to_text(values[-1])!r} has no value"
-        )
+        raise ScriptError(f"{function}() takes header names and values in pairs; {values[-1]!r} has no value")
     pairs = []
     for name, value in zip(values[::2], values[1::2]):
-        name_text, value_text = to_text(name).strip(), to_text(value)
+        name_text, value_text = name.strip(), value
         if not _TOKEN.match(name_text):
             raise ScriptError(f"{function}(): {name_text!r} is not a valid HTTP header name")
         if any(char in value_text for char in "\r\n\0"):
@@ -111,7 +110,7 @@ def _header_pairs(values: Sequence[Any], function: str) -> list[tuple[str, str]]
                 f"{function}(): the value of header {name_text!r} has non-ASCII characters",
                 hint="encode it first, e.g. with URLEncode() or Base64Encode()",
             )
-        if name_text.lower() not in _MANAGED_HEADERS:
+        if case.fold(name_text) not in _MANAGED_HEADERS:
             pairs.append((name_text, value_text))
     return pairs
 
@@ -130,19 +129,17 @@ def _headers_rowset(reply: Reply | None) -> Rowset:
     return Rowset(Row({"Name": name, "Value": value}) for name, value in reply.headers)
 
 
-def _post(function: str, url: str, content_type: Any, payload: Any, header_values: Sequence[Any]) -> Reply:
+def _post(function: str, url: str, content_type: str, payload: str, header_values: Sequence[str]) -> Reply:
     """One POST; raises RequestFailed when there is no answer."""
-    content_type_text = to_text(content_type).strip()
+    content_type_text = content_type.strip()
     headers = [("Content-Type", content_type_text)] if content_type_text else []
     headers += _header_pairs(header_values, function)
-    body = to_text(payload).encode(
-        charset_of(content_type_text) or "utf-8", errors="replace"
-    )  # "?" as .NET does
+    body = payload.encode(charset_of(content_type_text) or "utf-8", errors="replace")  # "?" as .NET does
     return http_client.send("POST", url, _settings(), function, headers=headers, body=body)
 
 
-def _url(value: Any, function: str) -> str:
-    url = to_text(value).strip()
+def _url(value: str, function: str) -> str:
+    url = value.strip()
     if not url:
         raise ScriptError(f"{function}() needs a URL")
     return url
@@ -150,15 +147,18 @@ def _url(value: Any, function: str) -> str:
 
 @ampscript_function("HTTP")
 def HTTPGet(
-    url: Any, continue_on_error: Any = False, allow_empty_content: Any = 0, status: Ref | None = None
+    url: params.Text,
+    bool_continue_on_error: params.Boolean = False,
+    enum_allow_empty_content: params.Integer = 0,
+    status: Ref | None = None,
 ) -> str:
     """The content at a URL (GET); see the module docstring for errors and @status."""
     # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-get.html
-    keep_going = to_boolean(continue_on_error, "HTTPGet", "boolContinueOnError")
-    empty_mode = to_int(allow_empty_content, "HTTPGet", "enumAllowEmptyContent")
+    keep_going = bool_continue_on_error
+    empty_mode = enum_allow_empty_content
     if empty_mode not in (0, 1, 2):
         raise ScriptError(f"HTTPGet() expects 0, 1 or 2 for enumAllowEmptyContent, got {empty_mode}")
-    address = to_text(url).strip()
+    address = url.strip()
 
     def fail(code: int, detail: str, hint: str | None = None) -> str:
         if not keep_going:
@@ -188,7 +188,13 @@ def HTTPGet(
 
 
 @ampscript_function("HTTP")
-def HTTPPost(url: Any, content_type: Any, payload: Any, response: Ref | None = None, *headers: Any) -> int:
+def HTTPPost(
+    url: params.Text,
+    content_type: params.Text,
+    payload: params.Text,
+    response: Ref | None = None,
+    *headers: params.Text,
+) -> int:
     """POST content; returns the status code, the body goes to @response. Stops the script on error."""
     # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post.html
     address = _url(url, "HTTPPost")
@@ -222,26 +228,26 @@ def _finish(
 
 @ampscript_function("HTTP")
 def HTTPPost2(
-    url: Any,
-    content_type: Any,
-    payload: Any,
-    exception_on_error: Any,
+    url: params.Text,
+    content_type: params.Text,
+    payload: params.Text,
+    bool_exception_on_error: params.Boolean,
     response: Ref | None,
-    response_headers: Ref | None,
-    *headers: Any,
+    response_rowset: Ref | None,
+    *headers: params.Text,
 ) -> int:
     """POST content; returns the status code, the body goes to @response, the headers to @responseRowset."""
     # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post2.html
-    raise_on_error = to_boolean(exception_on_error, "HTTPPost2", "boolExceptionOnError")
+    raise_on_error = bool_exception_on_error
     address = _url(url, "HTTPPost2")
     try:
         reply = _post("HTTPPost2", address, content_type, payload, headers)
     except RequestFailed as error:
         return _finish(
-            "HTTPPost2", address, None, str(error), raise_on_error, response, response_headers, error.hint
+            "HTTPPost2", address, None, str(error), raise_on_error, response, response_rowset, error.hint
         )
     problem = None if reply.ok else _status_detail(reply)
-    return _finish("HTTPPost2", address, reply, problem, raise_on_error, response, response_headers)
+    return _finish("HTTPPost2", address, reply, problem, raise_on_error, response, response_rowset)
 
 
 def _retry_pause(retry: int) -> None:
@@ -257,23 +263,23 @@ def _worth_retrying(reply: Reply | None) -> bool:
 
 @ampscript_function("HTTP")
 def HTTPPostWithRetry(
-    url: Any,
-    content_type: Any,
-    payload: Any,
-    num_retries: Any = DEFAULT_RETRIES,
-    reschedule: Any = False,
-    exception_on_error: Any = False,
+    url: params.Text,
+    content_type: params.Text,
+    payload: params.Text,
+    num_retries: params.Integer = DEFAULT_RETRIES,
+    bool_reschedule: params.Boolean = False,
+    bool_return_exception_on_error: params.Boolean = False,
     response: Ref | None = None,
-    response_headers: Ref | None = None,
-    *headers: Any,
+    response_rowset: Ref | None = None,
+    *headers: params.Text,
 ) -> int:
     """HTTPPost2 with retries after a failure; returns the last status code."""
     # https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http/mc-ampscript-reference-http-post-with-retry.html
-    retries = to_int(num_retries, "HTTPPostWithRetry", "numRetries")
+    retries = num_retries
     if retries < 0:
         raise ScriptError(f"HTTPPostWithRetry() expects numRetries of 0 or more, got {retries}")
-    wants_reschedule = to_boolean(reschedule, "HTTPPostWithRetry", "boolReschedule")
-    raise_on_error = to_boolean(exception_on_error, "HTTPPostWithRetry", "boolReturnExceptionOnError")
+    wants_reschedule = bool_reschedule
+    raise_on_error = bool_return_exception_on_error
     address = _url(url, "HTTPPostWithRetry")
     attempts = retries + 1
     for attempt in range(1, attempts + 1):
@@ -297,5 +303,5 @@ def HTTPPostWithRetry(
     if problem is not None and reply is None:
         problem = f"{problem} after {attempt} attempt(s)"
     return _finish(
-        "HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_headers, hint
+        "HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_rowset, hint
     )

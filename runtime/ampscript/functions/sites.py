@@ -6,9 +6,12 @@ and the Web Analytics Tracking ones (WAT, WATP):
 https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-sites/mc-ampscript-reference-sites.html
 https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-http
 
-The request a page renders for is `Context.request` (`ampscript.request`);
-an email render has none: its parameters and headers are null, and
-Redirect() is an error.  Local stand-ins, all in the workspace's ``ampc.json``:
+The request a page renders for is `Context.request` (`ampscript.request`).
+On a page an absent parameter or header is the empty string, not null
+(https://sfmc.guide/engagement/ampscript/functions/requestparameter/).  An
+email render has no request: its parameters and headers are null (choice:
+sfmc.guide observed pages only), and Redirect() and IsCHTMLBrowser() are
+errors.  Local stand-ins, all in the workspace's ``ampc.json``:
 
 * ``"pages": {"314": "confirm.amp"}``: page IDs for CloudPagesURL() and
   MicrositeURL(); links go to ``<site>/<file without .amp>?qs=<encrypted>``;
@@ -34,7 +37,7 @@ from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
 from ..request import DEFAULT_SITE_URL, Request, encode_query_string, page_path, site_settings
-from ..values import is_empty, to_int, to_text
+from ..values import case, params, to_int, to_text
 
 __all__ = [
     "AuthenticatedEmployeeID",
@@ -62,72 +65,115 @@ def _request(context: Context) -> Request | None:
     return context.request if isinstance(context.request, Request) else None
 
 
+def _same_name(first: str, second: str) -> bool:
+    return case.fold(first) == case.fold(second)
+
+
 # ---------------------------------------------------------------- request parameters
 
 
+def _parameter(name: str) -> str | None:
+    """A request parameter on a page: its value, or the empty string when the request has none.
+
+    An absent parameter is a real empty string, not null (Empty() is true,
+    IsNull() false), and so is an empty or numeric name, which never matches
+    (https://sfmc.guide/engagement/ampscript/functions/requestparameter/;
+    https://sfmc.guide/engagement/differs-from-docs/#queryparameter-is-the-same-function-on-a-get).
+    An email render has no request: null there, as before (choice: sfmc.guide
+    observed pages only).
+    """
+    context = current_context()
+    request = _request(context)
+    if request is None:
+        return None
+    value = request.parameter(name, context.workspace) if name else None
+    return "" if value is None else value
+
+
 @ampscript_function("Utility")
-def RequestParameter(name: Any) -> str | None:
+def RequestParameter(parameter_name: params.Text) -> str | None:
     """A parameter of the page's request: from the CloudPagesURL() encrypted query string,
-    the URL's query string, or a posted form field (in that order); null if there is none.
+    the URL's query string, or a posted form field (in that order); "" if there is none.
 
     Names are case-insensitive; a parameter sent more than once (checkboxes)
-    reads as its values joined by commas.
+    reads as its values joined by commas
+    (https://sfmc.guide/engagement/differs-from-docs/#requestparameter-case-duplicates-and-raw-values).
+    An absent parameter, an empty name and a numeric name give the empty
+    string (`_parameter`).
     """
-    if is_empty(name):
-        raise ScriptError("RequestParameter() needs a parameter name")
-    context = current_context()
-    request = _request(context)
-    return None if request is None else request.parameter(to_text(name), context.workspace)
+    return _parameter(parameter_name)
 
 
 @ampscript_function("Utility")
-def QueryParameter(name: Any) -> str | None:
-    """Like RequestParameter(): the reference says the two behave the same way."""
-    if is_empty(name):
-        raise ScriptError("QueryParameter() needs a parameter name")
-    context = current_context()
-    request = _request(context)
-    return None if request is None else request.parameter(to_text(name), context.workspace)
+def QueryParameter(parameter_name: params.Text) -> str | None:
+    """Like RequestParameter(): the reference says the two behave the same way, and sfmc.guide
+    observed them identical on a GET
+    (https://sfmc.guide/engagement/differs-from-docs/#queryparameter-is-the-same-function-on-a-get)."""
+    return _parameter(parameter_name)
 
 
 @ampscript_function("HTTP")
-def HTTPRequestHeader(name: Any) -> str | None:
-    """A header of the page's request, by case-insensitive name; null if absent or in an email.
+def HTTPRequestHeader(header_name: params.Text) -> str | None:
+    """A header of the page's request, by case-insensitive name; "" if the request lacks it, null in an email.
 
     The reference only promises the standard headers of RFC 7231 (User-Agent,
-    Referer, Accept-Language, ...); other headers the request has are returned
-    too, rather than guessing where Marketing Cloud draws the line.
+    Referer, Accept-Language, ...); Marketing Cloud returns custom headers
+    too, and an absent header is the empty string
+    (https://sfmc.guide/engagement/differs-from-docs/#httprequestheader-custom-headers-returned).
     """
-    if is_empty(name):
-        raise ScriptError("HTTPRequestHeader() needs a header name")
+    if not header_name:
+        raise ScriptError("HTTPRequestHeader() needs a header name for argument 'headerName'")
     request = _request(current_context())
-    return None if request is None else request.headers.get(to_text(name))
+    if request is None:
+        return None
+    return request.headers.get(header_name, "")
 
 
-# Compact HTML user agents: NTT DoCoMo's i-mode browsers and the Japanese PHS
-# and fixed-line terminals that spoke CHTML (ASTEL dot-i, DDI Pocket/WILLCOM
-# H", PDX gateways, NTT L-mode).  The reference's examples: DoCoMo is true,
-# desktop Chrome and Firefox are false.
-_CHTML_AGENT = re.compile(r"^(?:DoCoMo/|ASTEL/|PDXGW/|L-mode/)|DDIPOCKET;|WILLCOM;", re.IGNORECASE)
+# Compact HTML user agents: NTT DoCoMo's i-mode browsers and KDDI's au handsets
+# (observed true on Marketing Cloud: https://sfmc.guide/engagement/ampscript/functions/ischtmlbrowser/),
+# and (choice) the Japanese PHS and fixed-line terminals that spoke CHTML
+# (ASTEL dot-i, DDI Pocket/WILLCOM H", PDX gateways, NTT L-mode).  The
+# reference's examples: DoCoMo is true, desktop Chrome and Firefox are false.
+_CHTML_AGENT = re.compile(r"^(?:DoCoMo/|KDDI-|ASTEL/|PDXGW/|L-mode/)|DDIPOCKET;|WILLCOM;", re.IGNORECASE)
 
 
 @ampscript_function("Utility")
-def IsCHTMLBrowser(user_agent: Any) -> bool:
-    """True if the user agent is a Compact HTML (i-mode era feature phone) browser."""
-    return _CHTML_AGENT.search(to_text(user_agent).strip()) is not None
+def IsCHTMLBrowser(user_agent: params.Text) -> bool:
+    """True if the user agent is a Compact HTML (i-mode era feature phone) browser.
+
+    Observed on Marketing Cloud
+    (https://sfmc.guide/engagement/ampscript/functions/ischtmlbrowser/): the
+    function is for landing pages only ("not valid in content ... only
+    allowed in non sendable content"), so an email render is an error; an
+    empty user agent aborts the page
+    (https://sfmc.guide/engagement/differs-from-docs/#ischtmlbrowser-empty-user-agent-aborts),
+    which is what a request without a User-Agent header passes in.
+    """
+    if _request(current_context()) is None:
+        raise ScriptError(
+            "IsCHTMLBrowser() works on landing pages only: it is not valid in sendable content (an email)",
+            hint="render it as a page: ampc run PAGE.amp --header User-Agent=..., or ampc serve",
+        )
+    if not user_agent:
+        raise ScriptError(
+            "IsCHTMLBrowser() needs a user agent for argument 'userAgent', but the value is empty",
+            hint="check it first: IF NOT Empty(@ua) THEN SET @chtml = IsCHTMLBrowser(@ua) ENDIF",
+        )
+    return _CHTML_AGENT.search(user_agent.strip()) is not None
 
 
 # ---------------------------------------------------------------- redirects
 
 
 @ampscript_function("Utility")
-def Redirect(url: Any) -> None:
+def Redirect(url: params.Text) -> None:
     """Answer the page's request with an HTTP 302 redirect to `url` (the reference's status).
 
     The script goes on running (its later writes still happen); the last
-    Redirect() wins.  Only landing pages have a request to answer.
+    Redirect() wins.  Only landing pages have a request to answer; an empty
+    URL aborts (https://sfmc.guide/engagement/ampscript/functions/redirect/).
     """
-    if is_empty(url):
+    if not url:
         raise ScriptError("Redirect() needs a URL to redirect to")
     request = _request(current_context())
     if request is None:
@@ -135,17 +181,18 @@ def Redirect(url: Any) -> None:
             "Redirect() works on landing pages only: this render has no page request",
             hint="render it as a page: ampc run PAGE.amp --method GET (or --param ...), or ampc serve",
         )
-    request.response.redirect(to_text(url), 302)
+    request.response.redirect(url, 302)
 
 
 @ampscript_function("Utility", output_grows=True)
-def RedirectTo(url: Any) -> str:
+def RedirectTo(url: params.Text) -> str:
     """The URL itself, for an href: in an email it marks a URL held in a variable as a tracked link.
 
-    It does not redirect the page (that is Redirect()); locally there is no
-    click tracking, so the link is the URL unchanged.
+    It does not redirect the page (that is Redirect()); on a page it hands
+    the value straight back (https://sfmc.guide/engagement/ampscript/functions/redirectto/),
+    and locally there is no click tracking, so the link is the URL unchanged.
     """
-    return to_text(url)
+    return url
 
 
 # ---------------------------------------------------------------- links to pages
@@ -164,24 +211,24 @@ def _site_url(context: Context) -> str:
     return str(base).rstrip("/")
 
 
-def _page_link(function: str, page_id: Any, pairs: tuple[Any, ...]) -> str:
-    if is_empty(page_id):
+def _page_link(function: str, page_id: str, pairs: tuple[str, ...]) -> str:
+    if not page_id:
         raise ScriptError(f"{function}() needs a page ID for argument 'pageId'")
     if len(pairs) % 2:
         raise ScriptError(
-            f"{function}() needs a value for parameter {to_text(pairs[-1])!r}: pass names and values in pairs"
+            f"{function}() needs a value for parameter {pairs[-1]!r}: pass names and values in pairs"
         )
     parameters: dict[str, str] = {}
     for index in range(0, len(pairs), 2):
-        name = to_text(pairs[index])
+        name = pairs[index]
         if not name:
             raise ScriptError(f"{function}() needs a name for parameter {index // 2 + 1}")
-        if name.upper() in _RESERVED_PARAMETERS:
+        if any(_same_name(name, reserved) for reserved in _RESERVED_PARAMETERS):
             raise ScriptError(
                 f"{function}() cannot use the reserved parameter name {name!r}",
                 hint="reserved: " + ", ".join(_RESERVED_PARAMETERS),
             )
-        parameters[name] = to_text(pairs[index + 1])
+        parameters[name] = pairs[index + 1]
     context = current_context()
     subscriber = {name: to_text(value) for name, value in context.subscriber.items()}
     for name in _SEND_STRINGS:
@@ -189,7 +236,7 @@ def _page_link(function: str, page_id: Any, pairs: tuple[Any, ...]) -> str:
             value = context.attribute(name, required=False)
             if value is not None:
                 subscriber[name] = to_text(value)
-    page = to_text(page_id).strip()
+    page = page_id.strip()
     token = encode_query_string(
         context.workspace, {"page": page, "parameters": parameters, "subscriber": subscriber}
     )
@@ -197,7 +244,7 @@ def _page_link(function: str, page_id: Any, pairs: tuple[Any, ...]) -> str:
 
 
 @ampscript_function("Utility", output_grows=True)
-def CloudPagesURL(page_id: Any, *parameters: Any) -> str:
+def CloudPagesURL(page_id: params.Text, *parameters: params.Text) -> str:
     """The URL of a CloudPage, its parameters (and the subscriber) in an encrypted ``qs`` query parameter.
 
     Pages are identified by the IDs of ampc.json's ``pages``; on the page,
@@ -207,7 +254,7 @@ def CloudPagesURL(page_id: Any, *parameters: Any) -> str:
 
 
 @ampscript_function("Utility", output_grows=True)
-def MicrositeURL(page_id: Any, *parameters: Any) -> str:
+def MicrositeURL(page_id: params.Text, *parameters: params.Text) -> str:
     """The URL of a (Classic Content) microsite page, built as CloudPagesURL() builds it.
 
     Both kinds of page are local .amp files here, served by `ampc serve`.
@@ -216,19 +263,19 @@ def MicrositeURL(page_id: Any, *parameters: Any) -> str:
 
 
 @ampscript_function("Content", output_grows=True)
-def LiveContentMicrositeURL(content_type: Any, external_key: Any) -> str:
+def LiveContentMicrositeURL(content_type: params.Text, external_key: params.Text) -> str:
     """The URL of the microsite page that shows a live content coupon.
 
     The reference accepts only the content type "coupon".  Live content is
     not simulated, so `ampc serve` answers this URL with 404.
     """
-    if to_text(content_type).strip().lower() != "coupon":
+    if not _same_name(content_type.strip(), "coupon"):
         raise ScriptError(
-            f"LiveContentMicrositeURL() accepts only the content type 'coupon', got {to_text(content_type)!r}"
+            f"LiveContentMicrositeURL() accepts only the content type 'coupon', got {content_type!r}"
         )
-    if is_empty(external_key):
+    if not external_key:
         raise ScriptError("LiveContentMicrositeURL() needs the live content's external key")
-    return f"{_site_url(current_context())}/ampc/live-content/coupon/{quote(to_text(external_key), safe='')}"
+    return f"{_site_url(current_context())}/ampc/live-content/coupon/{quote(external_key, safe='')}"
 
 
 # WrapLongURL() links: the long URL behind each short link, kept in this
@@ -240,19 +287,34 @@ _WRAPPED_LIMIT = 10_000
 _WRAPPED_LOCK = threading.Lock()
 
 
+def _is_send(context: Context) -> bool:
+    """Whether this render is a send: no page request, and ``_messagecontext`` SEND (not PREVIEW, VAWP...)."""
+    if _request(context) is not None:
+        return False
+    return _same_name(to_text(context.attribute("_messagecontext", required=False)), "SEND")
+
+
 @ampscript_function("Utility")
-def WrapLongURL(url: Any) -> str:
-    """A short link that redirects to `url` if it is longer than 975 characters; otherwise `url` unchanged."""
-    text = to_text(url)
-    if len(text) <= _WRAP_THRESHOLD:
-        return text
-    link_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+def WrapLongURL(url: params.Text) -> str:
+    """In a send, a short link that redirects to `url` if it is over 975 characters; else `url` unchanged.
+
+    Marketing Cloud shortens only when the message is sent: on a page and in
+    an email preview the URL comes back unchanged, whatever its length
+    (https://sfmc.guide/engagement/differs-from-docs/#wraplongurl-no-shortening-outside-a-send;
+    https://sfmc.guide/engagement/ampscript/functions/wraplongurl/).  A local
+    email render is a send unless its ``_messagecontext`` says otherwise
+    (e.g. ``"_messagecontext": "PREVIEW"`` in the subscriber's attributes).
+    """
+    context = current_context()
+    if len(url) <= _WRAP_THRESHOLD or not _is_send(context):
+        return url
+    link_id = hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
     with _WRAPPED_LOCK:
-        _WRAPPED[link_id] = text
+        _WRAPPED[link_id] = url
         _WRAPPED.move_to_end(link_id)
         while len(_WRAPPED) > _WRAPPED_LIMIT:
             _WRAPPED.popitem(last=False)
-    return f"{_site_url(current_context())}/ampc/wrap/{link_id}"
+    return f"{_site_url(context)}/ampc/wrap/{link_id}"
 
 
 def unwrap(link_id: str) -> str | None:
@@ -267,39 +329,39 @@ _WATP_REFERENCE = re.compile(r"%%=\s*WATP\(\s*(\d+)\s*\)\s*=%%", re.IGNORECASE)
 
 
 @ampscript_function("Utility", output_grows=True)
-def WAT(parameter_set_key: Any, value: Any, *more_values: Any) -> str:
+def WAT(parameter_set_key: params.Text, value: params.Text, *more_values: params.Text) -> str:
     """A Web Analytics Tracking parameter set, its ``%%=WATP(n)=%%`` references replaced by the values.
 
     Marketing Cloud keeps the sets in the Sender Profile's analytics
     settings; a workspace keeps them in ampc.json's ``webAnalytics``
     (key -> text).  A reference past the given values is replaced by nothing.
     """
-    key = to_text(parameter_set_key)
+    key = parameter_set_key
     sets = current_context().workspace.settings().get("webAnalytics", {})
     if not isinstance(sets, dict):
         raise ScriptError("ampc.json: 'webAnalytics' must map parameter set keys to their text")
-    template = next((text for name, text in sets.items() if name.lower() == key.lower()), None)
+    template = next((text for name, text in sets.items() if _same_name(name, key)), None)
     if template is None:
         raise ScriptError(
             f"WAT(): no web analytics parameter set {key!r}",
             hint='define it in ampc.json: {"webAnalytics": {"' + key + '": "cid=%%=WATP(1)=%%"}}',
         )
-    values = [to_text(item) for item in (value, *more_values)]
+    values = [value, *more_values]
 
     def substitute(match: re.Match[str]) -> str:
-        ordinal = int(match.group(1))
+        ordinal = to_int(match.group(1), "WAT", "ordinal")
         return values[ordinal - 1] if 1 <= ordinal <= len(values) else ""
 
     return _WATP_REFERENCE.sub(substitute, to_text(template))
 
 
 @ampscript_function("Utility", output_grows=True)
-def WATP(ordinal: Any) -> None:
+def WATP(ordinal: params.Integer) -> None:
     """A placeholder for WAT()'s n-th value inside a parameter set; WAT() replaces it there.
 
     Called anywhere else there is no value to stand for, so it is null.
     """
-    if to_int(ordinal, "WATP", "ordinal") < 1:
+    if ordinal < 1:
         raise ScriptError("WATP() needs an ordinal of 1 or more")
     return None
 
@@ -316,7 +378,7 @@ def _authenticated(name: str) -> Any:
         raise ScriptError("ampc.json: 'authenticated' must be a JSON object, e.g. {\"MemberID\": 1234}")
     for source in (request.authenticated if request is not None else {}, settings):
         for key, value in source.items():
-            if key.lower() == name.lower():
+            if _same_name(str(key), name):
                 return value
     return None
 

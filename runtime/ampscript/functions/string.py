@@ -9,7 +9,11 @@ semantics where Python's differ:
   does: ``Length("😀")`` is 2.  A cut through a surrogate pair leaves a lone
   surrogate, which .NET writes out as U+FFFD; so do we (at the cut);
 * case conversion maps one character to one character (.NET's simple case
-  mapping): ``Uppercase("straße")`` is ``STRAßE``, not Python's ``STRASSE``;
+  mapping, `values.case`): ``Uppercase("straße")`` is ``STRAßE``, not
+  Python's ``STRASSE``;
+* IndexOf, Replace and ReplaceList match ignoring case (`values.case.fold`),
+  as Marketing Cloud does (https://sfmc.guide/engagement/differs-from-docs/#indexof-is-case-insensitive,
+  https://sfmc.guide/engagement/differs-from-docs/#replace-case-insensitive-single-pass);
 * Trim removes the characters .NET's ``Char.IsWhiteSpace`` accepts;
 * RegExMatch understands .NET pattern syntax (see `_DotNetPattern`).
 
@@ -20,8 +24,6 @@ the Utility functions; StringToHex is with the encoding functions.
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from typing import Any
 
 import regex
@@ -29,7 +31,7 @@ import regex
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import check_string, current_budget
-from ..values import case, params, to_text
+from ..values import case, clean_text, params, parse_number, to_text
 
 __all__ = [
     "Char",
@@ -82,19 +84,23 @@ def _utf16_slice(text: str, start: int, stop: int) -> str:
 
 @ampscript_function("String")
 def Char(character_code: params.Integer, num_repetitions: params.Integer = 1) -> str:
-    """The character with an (extended) ASCII code, optionally repeated: Char(65, 3) is "AAA".
+    """The character with a UTF-16 code unit value, optionally repeated: Char(65, 3) is "AAA".
 
-    The reference supports codes 0-255 (Char(190) is "¾", so the codes are
-    Latin-1); other codes are an error rather than a guess.
+    Codes are 16-bit code units and wrap modulo 65536: Char(256) is U+0100,
+    Char(-1) is U+FFFF, Char(65601) is "A", and a code in the astral range
+    gives one unrelated code unit, never a surrogate pair
+    (https://sfmc.guide/engagement/ampscript/functions/char/,
+    https://sfmc.guide/engagement/differs-from-docs/#char-codes-above-255-work).
+    A code in the surrogate range (U+D800-U+DFFF) gives U+FFFD, which is how
+    .NET writes a lone surrogate out (choice; `values.clean_text`).  A
+    negative repetition count is an error (sfmc.guide, same page).
     """
-    code = character_code
-    if not 0 <= code <= 255:
-        raise ScriptError(f"Char(): argument 'characterCode' is {code}, outside the supported range 0-255")
+    code = character_code % 0x10000
     count = num_repetitions
     if count < 0:
         raise ScriptError(f"Char(): argument 'numRepetitions' must not be negative, got {count}")
     check_string(count, "Char")
-    return chr(code) * count
+    return clean_text(chr(code)) * count
 
 
 @ampscript_function("String")
@@ -103,19 +109,51 @@ def Length(source_string: params.Text) -> int:
     return _utf16_length(source_string)
 
 
-@ampscript_function("String")
-def IndexOf(source_string: params.Text, substring: params.Text) -> int:
-    """The 1-based position of the first occurrence of substring, or 0 if there is none.
+def _matches(text: str, search: str) -> list[int]:
+    """Where `search` occurs in `text` ignoring case (`values.case.fold`): non-overlapping, left to right.
 
-    The search ignores case, as Salesforce documents for the same function in
-    Marketing Cloud Next; an empty (or null) substring is not found (0).
+    Positions are Python indexes into `text`: the fold maps every character
+    to exactly one character, so positions in the folded text are positions
+    in the text.
+    """
+    if not search:
+        return []
+    folded, wanted = case.fold(text), case.fold(search)
+    found, position = [], folded.find(wanted)
+    while position >= 0:
+        found.append(position)
+        position = folded.find(wanted, position + len(wanted))
+    return found
+
+
+@ampscript_function("String")
+def IndexOf(source_string: params.Text, substring: params.Text, occurrence: params.Integer = 0) -> int:
+    """The 1-based position (in UTF-16 code units) of an occurrence of substring, or 0 if there is none.
+
+    The search ignores case
+    (https://sfmc.guide/engagement/differs-from-docs/#indexof-is-case-insensitive);
+    an empty source or substring gives 0.  The undocumented third argument
+    picks the occurrence: 1 (or 0, or none) the first, 2 the second...,
+    counted without overlaps; past the last one gives 0, and a negative one
+    the last occurrence whatever its size
+    (https://sfmc.guide/engagement/ampscript/functions/indexof/,
+    https://sfmc.guide/engagement/differs-from-docs/#indexof-third-occurrence-argument).
     """
     text, wanted = source_string, substring
-    if not wanted:
+    if not wanted or not text:
         return 0
-    position = case.upper(text).find(case.upper(wanted))
-    if position < 0:
+    if occurrence in (0, 1):  # the common case: the first match only
+        position = case.fold(text).find(case.fold(wanted))
+        return 0 if position < 0 else _utf16_length(text[:position]) + 1
+    found = _matches(text, wanted)
+    if not found:
         return 0
+    if occurrence < 0:
+        position = found[-1]
+    elif occurrence > len(found):
+        return 0
+    else:
+        position = found[occurrence - 1]
     return _utf16_length(text[:position]) + 1
 
 
@@ -125,21 +163,23 @@ def Substring(
 ) -> str:
     """Characters from a 1-based position, to the end or for a length.
 
-    A start beyond the end gives an empty string (reference); a length running
-    past the end, or a negative one, gives the rest of the string (as
-    Salesforce documents for Substring in Marketing Cloud Next).  A start
-    below 1 is an error.
+    A start beyond the end gives an empty string (reference), and a length
+    running past the end gives the rest of the string.  A start below 1 is
+    taken as 1, and a negative length is an error
+    (https://sfmc.guide/engagement/ampscript/functions/substring/,
+    https://sfmc.guide/engagement/differs-from-docs/#substring-negative-arguments-disagree).
     """
-    text, start = source_string, start_position
-    if start < 1:
-        raise ScriptError(f"Substring(): argument 'startPosition' must be 1 or greater, got {start}")
+    text, start = source_string, max(start_position, 1)
+    if substring_length is not _OMITTED and substring_length < 0:
+        raise ScriptError(
+            f"Substring(): argument 'substringLength' must not be negative, got {substring_length}"
+        )
     total = _utf16_length(text)
     if start > total:
         return ""
     stop = total
     if substring_length is not _OMITTED:
-        if substring_length >= 0:
-            stop = min(total, start - 1 + substring_length)
+        stop = min(total, start - 1 + substring_length)
     return _utf16_slice(text, start - 1, stop)
 
 
@@ -158,40 +198,25 @@ def Uppercase(source_string: params.Text) -> str:
     return case.upper(source_string)
 
 
-_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo"})
-# Categories that end a word in .NET's TextInfo.ToTitleCase; digits, marks and
-# the ASCII apostrophe inside a word do not.
-_WORD_SEPARATORS = frozenset(
-    {"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"}
-)
-
-
-def _ends_word(character: str) -> bool:
-    return character != "'" and unicodedata.category(character) in _WORD_SEPARATORS
-
-
 @ampscript_function("String")
 def ProperCase(source_string: params.Text) -> str:
-    """Each word's first letter in uppercase, every other letter in lowercase.
+    """The first character of the text and every character after white space in uppercase, the rest lowercase.
 
-    The reference example turns "9 BYWATER STREET" into "9 Bywater Street",
-    so the text is lowercased first; words are then title-cased the way
-    .NET's TextInfo.ToTitleCase finds them: a word starts at a letter and
-    runs to the next space, punctuation or symbol ("jean-luc" -> "Jean-Luc",
-    "o'neil" -> "O'neil", and "1st" -> "1St" because a digit before a letter
-    does not start a word).
+    "9 BYWATER STREET" is "9 Bywater Street" (reference example);
+    ``ProperCase("BA1R.B BR.OWN")`` is ``Ba1r.b Br.own`` (issue 9 rule, observed
+    in Marketing Cloud).  Only white space starts a word: a letter after an
+    apostrophe, hyphen, full stop, comma or digit stays lowercase
+    ("o'neill mcdonald-smith" -> "O'neill Mcdonald-smith", "3rd street" ->
+    "3rd Street"), and white space is kept as it is
+    (https://sfmc.guide/engagement/ampscript/functions/propercase/,
+    https://sfmc.guide/engagement/differs-from-docs/#propercase-lowercases-the-rest).
+    White space is what .NET's Char.IsWhiteSpace accepts (choice).
     """
     result: list[str] = []
-    in_word = False
+    starts_word = True
     for character in case.lower(source_string):
-        if in_word:
-            in_word = not _ends_word(character)
-            result.append(character)
-        elif unicodedata.category(character) in _LETTERS:
-            result.append(case.title_char(character))
-            in_word = True
-        else:
-            result.append(character)
+        result.append(case.title_char(character) if starts_word else character)
+        starts_word = character in _WHITESPACE
     return "".join(result)
 
 
@@ -209,21 +234,35 @@ def Trim(source_string: params.Text) -> str:
 # --- Replace, ReplaceList -------------------------------------------------------------
 
 
-@ampscript_function("String")
-def Replace(source_string: params.Text, search_substring: params.Text, replacement_substring: params.Text) -> str:
-    """Replace every occurrence (case-sensitive) of search_substring.
-
-    An empty search string replaces nothing (as Salesforce documents for
-    Replace in Marketing Cloud Next); a null replacement removes the matches.
-    """
-    text, search = source_string, search_substring
-    if not search:
+def _replace_all(text: str, search: str, replacement: str, function: str) -> str:
+    """`text` with every match of `search` (ignoring case, one pass, left to right) replaced."""
+    found = _matches(text, search)
+    if not found:
         return text
-    replacement = replacement_substring
     if len(replacement) > len(search):
-        growth = text.count(search) * (len(replacement) - len(search))
-        check_string(len(text) + growth, "Replace")
-    return text.replace(search, replacement)
+        check_string(len(text) + len(found) * (len(replacement) - len(search)), function)
+    pieces, previous = [], 0
+    for position in found:
+        pieces.append(text[previous:position])
+        pieces.append(replacement)
+        previous = position + len(search)
+    pieces.append(text[previous:])
+    return "".join(pieces)
+
+
+@ampscript_function("String")
+def Replace(source_string: params.Text, search_substring: params.Text, replacement_substring: params.Text = "") -> str:
+    """Replace every occurrence of search_substring, ignoring case, in one pass.
+
+    Matching ignores case ("Cat cat CAT" with "cat" -> "dog" is "dog dog
+    dog"), the source is scanned once (replacing "aa" with "a" in "aaa" gives
+    "aa"), and leaving out the replacement deletes the matches
+    (https://sfmc.guide/engagement/ampscript/functions/replace/,
+    https://sfmc.guide/engagement/differs-from-docs/#replace-case-insensitive-single-pass;
+    case-insensitivity is also an issue 9 rule).  An empty search string
+    replaces nothing; a null replacement deletes, like an empty one.
+    """
+    return _replace_all(source_string, search_substring, replacement_substring, "Replace")
 
 
 @ampscript_function("String")
@@ -233,28 +272,21 @@ def ReplaceList(
     search_string1: params.Text,
     *more_search_strings: params.Text,
 ) -> str:
-    """Replace every occurrence of any of the search strings with one replacement.
+    """Replace every occurrence of each search string with one replacement, one search string after another.
 
-    The replacements are made in one pass, never inside an earlier
-    replacement: the reference example replaces "|", ";" and "," with ", "
-    and gets "biking, cooking, travel, gardening", which replacing one search
-    string after another would double-space.  Where two search strings match
-    at the same place, the one listed first wins.  Empty search strings are
-    ignored.
+    Each search string is applied, as Replace() applies it (ignoring case,
+    one pass), to the result of the previous one, so a later search string
+    can match what an earlier one inserted: ``ReplaceList("a", "XY", "a",
+    "X")`` is ``XYY``, and the order matters (``"ab", "bc"`` on "abc" gives
+    "-c", ``"bc", "ab"`` gives "a-")
+    (https://sfmc.guide/engagement/ampscript/functions/replacelist/,
+    https://sfmc.guide/engagement/differs-from-docs/#replacelist-sequential-cascade).
+    Empty search strings are ignored.
     """
     text = source_string
-    searches = [search_string1, *more_search_strings]
-    searches = [search for search in searches if search]
-    if not searches:
-        return text
-    # The standard library's re, not regex: regex searches for a long literal
-    # in quadratic time (50 s for 5,000 characters in 15 KB of text).
-    any_search = re.compile("|".join(re.escape(search) for search in searches))
-    replacement = replacement_string
-    if len(replacement) > min(map(len, searches)):
-        size = len(text) + sum(len(replacement) - len(match.group()) for match in any_search.finditer(text))
-        check_string(size, "ReplaceList")
-    return any_search.sub(lambda _match: replacement, text)
+    for search in (search_string1, *more_search_strings):
+        text = _replace_all(text, search, replacement_string, "ReplaceList")
+    return text
 
 
 # --- RegExMatch --------------------------------------------------------------------------
@@ -282,7 +314,7 @@ def _regex_options(values: tuple[Any, ...]) -> tuple[int, bool]:
     for position, value in enumerate(values, start=4):
         # Like .NET's Enum.Parse, one argument may combine options: "IgnoreCase, Multiline".
         for name in to_text(value).split(","):
-            key = name.strip().lower()
+            key = case.lower(name.strip())
             if key == "ecmascript":
                 raise ScriptError(
                     "RegExMatch(): the ECMAScript option (argument 'option') is not supported by ampc"
@@ -544,7 +576,8 @@ def _group_number(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = to_text(value).strip()
-    return int(text) if regex.fullmatch(r"[0-9]{1,18}", text) else None  # more digits: no such group
+    # Digits only (more than 18: no such group); "+1" and "1.0" name groups by name.
+    return parse_number(text) if regex.fullmatch(r"[0-9]{1,18}", text) else None
 
 
 @ampscript_function("String")

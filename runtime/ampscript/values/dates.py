@@ -1,12 +1,25 @@
 """The one date parser: what reads as a date, in Marketing Cloud system time; and date arithmetic.
 
 `parse_date(value, function, argument)` gives the naive system-time datetime
-a value stands for.  Strings are read in the forms the AMPscript reference
-lists (ISO 8601 with or without time and offset, US month/day/year, long
-English forms, time only, Chinese/Japanese and Korean notation); a string
-with a UTC offset is converted to Marketing Cloud system time, which is
-Central Standard Time, UTC-6 all year.  Every part of the runtime that
-reads a date calls this module (`ampscript.formatting.dates` formats them).
+a value stands for, or raises an error naming the function and argument;
+`read_date(value)` gives it or None (FormatDate() and the data extension
+and API object field checks, which report a bad date their own way).
+Strings are read in the forms the AMPscript reference lists (ISO 8601 with
+or without time and offset, US month/day/year, long English forms, time
+only, Chinese/Japanese and Korean notation); a string with a UTC offset is
+converted to Marketing Cloud system time, which is Central Standard Time,
+UTC-6 all year.  An offset may have a one-digit hour
+(``2023-05-01 2:30PM-1:00`` is 3:30 PM UTC, issue 9).  Rejected, as
+Marketing Cloud rejects them: ordinal suffixes (``March 4th, 2026``),
+non-English month names (``4 mai 2026``), numeric strings (``1772614800``)
+and numbers, day-first dates (``25/12/2025``)
+(https://sfmc.guide/engagement/differs-from-docs/#dateparse-unsupported-input-aborts-the-page).
+
+`read_iso_datetime(text)` reads the ISO 8601 timestamps of Marketing
+Cloud's SOAP API, and `read_time_zone(setting)` a time zone setting (the
+render context's ``local_time_zone``).  Every part of the runtime that
+reads a date calls this module (`ampscript.formatting.dates` formats
+them); it is the only one that uses dateutil.
 """
 
 from __future__ import annotations
@@ -15,13 +28,14 @@ import calendar
 import datetime as _dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as _dateutil_parser
 
 from ..errors import ScriptError
 from .text import to_text
 
-__all__ = ["SYSTEM_TIME_ZONE", "add_months", "parse_date"]
+__all__ = ["SYSTEM_TIME_ZONE", "add_months", "parse_date", "read_date", "read_iso_datetime", "read_time_zone"]
 
 SYSTEM_TIME_ZONE = _dt.timezone(_dt.timedelta(hours=-6), "CST")
 
@@ -31,7 +45,8 @@ _TIME = (
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,7}))?)?"
     r"\s*(?P<meridiem>[AaPp]\.?[Mm]\.?)?"
 )
-_OFFSET = r"(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)"
+# A one-digit hour needs the colon: -1:00 (issue 9's DateParse("2023-05-01 2:30PM-1:00", 1)).
+_OFFSET = r"(?P<offset>Z|z|[+-](?:\d{2}(?::?\d{2})?|\d:\d{2}))"
 # re.ASCII: \d is 0-9 only; dates in other numerals are not read (reference).
 _NUMERIC_FORMS = [
     # ISO 8601, with a T or a space before the time: 2023-08-05T13:41:23-06:00
@@ -68,15 +83,35 @@ def parse_date(value: Any, function: str, argument: str) -> _dt.datetime:
     suffixes such as ``August 5th``, non-English month names, day-first
     numeric dates such as ``13/5/2023``).
     """
+    parsed = read_date(value)
+    if parsed is None:
+        raise ScriptError(f"invalid date {to_text(value)!r} for argument {argument!r} of {function}()")
+    return parsed
+
+
+def read_date(value: Any) -> _dt.datetime | None:
+    """The datetime (naive, Marketing Cloud system time) a value stands for, or None if it is not a date."""
     if isinstance(value, _dt.datetime):
         return value
     if isinstance(value, _dt.date):
         return _dt.datetime(value.year, value.month, value.day)
     text = value.strip() if isinstance(value, str) else None
-    parsed = _parse_text(text) if text else None
-    if parsed is None:
-        raise ScriptError(f"invalid date {to_text(value)!r} for argument {argument!r} of {function}()")
-    return parsed
+    return _parse_text(text) if text else None
+
+
+def read_iso_datetime(text: str) -> _dt.datetime | None:
+    """An ISO 8601 timestamp (``2026-01-05T15:04:05.123``, with or without offset) in system time, or None.
+
+    The SOAP API writes ``xsd:dateTime`` values this way; one with an offset
+    is converted to system time, one without is taken as system time.
+    """
+    try:
+        value = _dateutil_parser.isoparse(text.strip())
+        if value.tzinfo is not None:
+            value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+    return value
 
 
 def _parse_text(text: str) -> _dt.datetime | None:
@@ -97,10 +132,9 @@ def _from_fields(fields: dict[str, str | None]) -> _dt.datetime | None:
     if time is None:
         return None
     try:
-        value = _dt.datetime(year, month, day, *time)
-    except ValueError:
+        return _to_system_time(_dt.datetime(year, month, day, *time), fields.get("offset"))
+    except (ValueError, OverflowError):  # no such day, or past the range of dates once converted
         return None
-    return _to_system_time(value, fields.get("offset"))
 
 
 def _full_year(digits: str) -> int:
@@ -127,16 +161,23 @@ def _time_of_day(fields: dict[str, str | None]) -> tuple[int, int, int, int] | N
     return (hour, minute, second, microsecond)
 
 
+def _wall_time_to_system_time(value: _dt.datetime, zone: _dt.tzinfo) -> _dt.datetime:
+    """A naive wall time in `zone` as naive system time."""
+    return value.replace(tzinfo=zone).astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
+
+
 def _to_system_time(value: _dt.datetime, offset: str | None) -> _dt.datetime:
     if not offset:
         return value
     if offset in ("Z", "z"):
         zone = _dt.timezone.utc
     else:
-        digits = offset[1:].replace(":", "")
-        delta = _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        hours, _, minutes = offset[1:].partition(":")
+        if not minutes and len(hours) > 2:  # +0130
+            hours, minutes = hours[:2], hours[2:]
+        delta = _dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
         zone = _dt.timezone(-delta if offset[0] == "-" else delta)
-    return value.replace(tzinfo=zone).astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
+    return _wall_time_to_system_time(value, zone)
 
 
 def _parse_english(text: str) -> _dt.datetime | None:
@@ -150,11 +191,33 @@ def _parse_english(text: str) -> _dt.datetime | None:
     default = _dt.datetime.combine(_today(), _dt.time()).replace(month=1, day=1)
     try:
         value = _dateutil_parser.parse(text, default=default)
+        if value.tzinfo is not None:
+            value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
     except (ValueError, OverflowError):
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
     return value
+
+
+_ZONE_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE | re.ASCII)
+
+
+def read_time_zone(setting: Any) -> _dt.tzinfo | None:
+    """A time zone setting (an IANA name such as ``Europe/Berlin``, a UTC offset such as
+    ``+01:00`` or ``UTC-5``, or a tzinfo) as a tzinfo, or None if it names no zone."""
+    if isinstance(setting, _dt.tzinfo):
+        return setting
+    text = str(setting).strip()
+    offset = _ZONE_OFFSET.fullmatch(text)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        delta = _dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta >= _dt.timedelta(hours=24):
+            return None
+        return _dt.timezone(-delta if sign == "-" else delta)
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _today() -> _dt.date:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from .case import fold
+
 Number = int | Decimal
 
 
@@ -82,21 +84,21 @@ class Row(Mapping[str, Any]):
         self._fields: dict[str, Any] = {}
         self._index: dict[str, str] = {}
         for name, value in items:
-            key = self._index.setdefault(name.lower(), name)
+            key = self._index.setdefault(fold(name), name)
             self._fields[key] = value
 
     def field_name(self, name: str) -> str | None:
         """The field's own spelling, or None if the row has no such field."""
-        return self._index.get(name.lower())
+        return self._index.get(fold(name))
 
     def __getitem__(self, name: str) -> Any:
-        key = self._index.get(name.lower())
+        key = self._index.get(fold(name))
         if key is None:
             raise KeyError(name)
         return self._fields[key]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        return isinstance(name, str) and fold(name) in self._index
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)

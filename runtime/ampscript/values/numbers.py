@@ -111,7 +111,7 @@ def to_int(value: Any, function: str, argument: str) -> int:
     """A function argument as a 64-bit whole number (what .NET's Int64 holds), or an error naming both."""
     number = to_number(value, function, argument)
     if isinstance(number, Decimal):
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():  # ∞ and NaN (Divide by zero)
             raise ScriptError(
                 f"{function}() expects a whole number for argument {argument!r}, got {shown(value)}"
             )
@@ -154,3 +154,23 @@ def to_double(value: Any, function: str, argument: str) -> float:
     """A function argument as the double Marketing Cloud computes with."""
     return float(to_number(value, function, argument))  # in range, so finite
 
+
+
+# The integer part of a number written with commas between its digits.
+_GROUPED_INTEGER = re.compile(r"\s*[+-]?[0-9][0-9,]*")
+
+
+def without_group_separators(value: Any) -> Any:
+    """A number held in a string with its thousands separators (commas) left out: "1,234.56" -> "1234.56".
+
+    As .NET reads a number that allows thousands separators: commas count
+    only between digits of the integer part (",5" and "1.2,5" stay invalid).
+    Commas only, in every culture (choice: sfmc.guide shows en-US input).
+    Issue 9: FormatNumber("1,234.56", "G", "en_US") is 1234.56.
+    """
+    if not isinstance(value, str):
+        return value
+    integer = _GROUPED_INTEGER.match(value)
+    if integer is None:
+        return value
+    return integer.group().replace(",", "") + value[integer.end() :]

@@ -20,6 +20,11 @@ type               the argument becomes
 `Integer`          a 64-bit whole number (`to_int`)
 `Boolean`          ``True``/``False`` (`to_boolean`)
 `Date`             a naive system-time ``datetime`` (`values.dates.parse_date`)
+`BooleanOrEmpty`,  a boolean, whole number or number, or ``None`` when the
+`IntegerOrEmpty`,  argument is null, unset or ``""`` (scripts pass ``""`` to
+`NumberOrEmpty`    skip an optional argument and reach a later one)
+`GroupedNumber`    a number that may carry thousands separators
+                   (``"1,234.56"``, `values.numbers.without_group_separators`)
 `RowsetValue`      a `Rowset`
 `RowValue`         a `Row`
 `ApiObjectValue`   an API object made by CreateObject()
@@ -47,8 +52,8 @@ from typing import Annotated, Any
 from ..errors import ScriptError
 from .booleans import to_boolean
 from .dates import parse_date
-from .model import UNSET, Row, Rowset
-from .numbers import to_int, to_number
+from .model import UNSET, Row, Rowset, is_empty
+from .numbers import to_int, to_number, without_group_separators
 from .text import shown, to_text
 
 
@@ -101,6 +106,19 @@ def _api_object(value: Any, function: str, parameter: str) -> Any:
     return value
 
 
+def _or_empty(convert: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
+    """`convert`, with null, unset and ``""`` standing for the argument left out (None)."""
+
+    def converted(value: Any, function: str, parameter: str) -> Any:
+        return None if is_empty(value) else convert(value, function, parameter)
+
+    return converted
+
+
+def _grouped_number(value: Any, function: str, parameter: str) -> Any:
+    return to_number(without_group_separators(None if value is UNSET else value), function, parameter)
+
+
 def _null_is_none(convert: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
     """`convert`, with unset treated as null first (the conversions know null, not unset)."""
 
@@ -118,6 +136,10 @@ Date = Annotated[_dt.datetime, Param("date", _null_is_none(parse_date))]
 RowsetValue = Annotated[Rowset, Param("rowset", _rowset)]
 RowValue = Annotated[Row, Param("row", _row)]
 ApiObjectValue = Annotated[Any, Param("API object", _api_object)]
+BooleanOrEmpty = Annotated[bool | None, Param("boolean", _or_empty(to_boolean))]
+IntegerOrEmpty = Annotated[int | None, Param("integer", _or_empty(to_int))]
+NumberOrEmpty = Annotated[int | Decimal | None, Param("number", _or_empty(to_number))]
+GroupedNumber = Annotated[int | Decimal, Param("number", _grouped_number)]
 Value = Annotated[Any, Param("value", _value)]
 AnyValue = Annotated[Any, Param("value", _any_value)]
 Pairs = Annotated[Any, Param("name/value pairs", _value)]  # names are converted as Text by the registry
@@ -125,13 +147,25 @@ Pairs = Annotated[Any, Param("name/value pairs", _value)]  # names are converted
 # The conversion for a name in `Pairs`.
 PAIR_NAME = Param("text", _text)
 
+
+def convert(kind: Any, value: Any, function: str, parameter: str) -> Any:
+    """Convert a value to a parameter type by hand (for a value a function finds, not one it is given)."""
+    for metadata in getattr(kind, "__metadata__", ()):
+        if isinstance(metadata, Param):
+            return metadata.convert(value, function, parameter)
+    raise TypeError(f"{kind!r} is not a parameter type")
+
 __all__ = [
     "AnyValue",
     "ApiObjectValue",
     "Boolean",
+    "BooleanOrEmpty",
     "Date",
+    "GroupedNumber",
     "Integer",
+    "IntegerOrEmpty",
     "Number",
+    "NumberOrEmpty",
     "PAIR_NAME",
     "Pairs",
     "Param",
@@ -139,5 +173,6 @@ __all__ = [
     "RowsetValue",
     "Text",
     "Value",
+    "convert",
 ]
 

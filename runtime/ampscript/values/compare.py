@@ -1,0 +1,163 @@
+"""Comparisons (``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=``) and conditions: Marketing Cloud's rules.
+
+The rules are the ones Marketing Cloud's own engineers observed running
+comparisons against the platform (ampc issue 9); the first rule that
+applies decides:
+
+1. **Null.**  Null (from data) and unset (a variable never set, or declared
+   with ``var``) are null; ``""`` is not.  With exactly one side null,
+   ``==``, ``<=``, ``>=`` are false and ``!=``, ``<``, ``>`` true (so
+   ``0 < @unset`` and ``0 > @unset`` are both true); with both null,
+   ``==``, ``<=``, ``>=`` are true and the others false.
+2. **Booleans.**  If either side is a boolean, both become booleans
+   (`boolean_of`): a boolean is itself; a whole number is true when it is
+   exactly 1 and false otherwise; the strings ``true``/``false`` in any case
+   are themselves; anything else (``1.5``, ``"a"``, a date) is false.
+   Booleans have no order: equal booleans make ``==``, ``<=``, ``>=`` true
+   and the others false; different ones make ``==``, ``<=``, ``>=`` false
+   and ``!=``, ``<``, ``>`` all true (``true < false`` and ``true > false``
+   are both true).  A string holding a whole number counts as that number
+   (choice: the rule speaks of numbers, and data extension fields are text).
+3. **Dates.**  If either side is a date value (Now(), DateAdd, StringToDate,
+   DateParse, a Date field), both become dates; a side that does not read
+   as a date (the one date parser, `values.dates`) counts as 1 January 0001,
+   so ``Now() > "a"`` is true.  Two strings that look like dates are not
+   dates here.
+4. **Numbers.**  If either side is a number or a string that reads as a
+   decimal number (`values.numbers.parse_number`), both become numbers; a
+   side that does not read as one counts as 0: ``"a" < 1`` and ``"a" == 0``
+   are true, ``"4" < "50"`` is true.  An undefined result of arithmetic
+   (NaN) equals nothing and orders with nothing, as a .NET double's does.
+5. **Text.**  Otherwise both sides compare as they print: ``==`` and ``!=``
+   ignoring case with one-to-one case mapping (`values.case.fold`:
+   ``"Andreas Graßl" == "Andreas Grassl"`` is false); ``<``, ``>``, ``<=``,
+   ``>=`` by en-US collation ignoring case and accents
+   (`values.case.collation_key`).
+
+Conditions (``if``, ``elseif``, ``not``, ``and``, ``or``, IIf) take the
+boolean of their value the way rule 2 does, and never fail: a condition that
+is not a boolean is false.  Observed for IIf with ``""``, ``"   "``, ``0``,
+``"0"``, ``"false"``, ``"hello"`` and unset variables, which all take the
+false branch (https://sfmc.guide/engagement/ampscript/functions/iif/); ``if``
+follows the same rule (choice: nothing observed says otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from typing import Any
+
+from ..errors import ScriptError
+from .case import collation_key, fold
+from .model import UNSET
+from .numbers import parse_number
+from .text import to_text
+
+__all__ = ["boolean_of", "condition", "eq", "ge", "gt", "le", "lt", "ne"]
+
+_EARLIEST = _dt.datetime(1, 1, 1)
+
+# What each operator answers when the two sides are equal, ordered before, after.
+_EQ, _NE, _LT, _GT, _LE, _GE = range(6)
+_UNORDERED_EQUAL = (True, False, False, False, True, True)  # null with null, equal booleans
+_UNORDERED_DIFFERENT = (False, True, True, True, False, False)  # one null, different booleans
+_NAN = (False, True, False, False, False, False)
+
+
+def boolean_of(value: Any) -> bool:
+    """The boolean a value counts as in a comparison with a boolean, and as a condition (rule 2)."""
+    if value is True or value is False:
+        return value
+    if value is None or value is UNSET:
+        return False
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered == "true":
+            return True
+        if lowered == "false":
+            return False
+        number = parse_number(lowered)
+        return number is not None and number == 1
+    if isinstance(value, (int, Decimal)):
+        return value == 1
+    return False
+
+
+# A condition (if, elseif, not, and, or, IIf) is the boolean its value counts as.
+condition = boolean_of
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or value is UNSET
+
+
+def _as_date(value: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str) and value.strip():
+        from .dates import parse_date
+
+        try:
+            return parse_date(value, "comparison", "value")
+        except ScriptError:
+            return _EARLIEST
+    return _EARLIEST
+
+
+def _outcome(left: Any, right: Any) -> tuple[bool, bool, bool, bool, bool, bool]:
+    """(==, !=, <, >, <=, >=) for two AMPscript values."""
+    kind = type(left)
+    if kind is type(right) and (kind is int or (kind is str and left == right)):
+        return _ordered(left, right)  # the common cases, which every rule answers the same way
+    left_null, right_null = _is_null(left), _is_null(right)
+    if left_null or right_null:
+        return _UNORDERED_EQUAL if left_null and right_null else _UNORDERED_DIFFERENT
+    if isinstance(left, bool) or isinstance(right, bool):
+        return _UNORDERED_EQUAL if boolean_of(left) == boolean_of(right) else _UNORDERED_DIFFERENT
+    if isinstance(left, _dt.date) or isinstance(right, _dt.date):
+        return _ordered(_as_date(left), _as_date(right))
+    left_number, right_number = parse_number(left), parse_number(right)
+    if left_number is not None or right_number is not None:
+        a = 0 if left_number is None else left_number
+        b = 0 if right_number is None else right_number
+        if (isinstance(a, Decimal) and a.is_nan()) or (isinstance(b, Decimal) and b.is_nan()):
+            return _NAN
+        return _ordered(a, b)
+    left_text, right_text = to_text(left), to_text(right)
+    equal = left_text == right_text or fold(left_text) == fold(right_text)
+    if equal:
+        # Equal ignoring case: ordering ignores case too, so <= and >= hold.
+        return (True, False, False, False, True, True)
+    a, b = collation_key(left_text), collation_key(right_text)
+    return (False, True, a < b, a > b, a <= b, a >= b)
+
+
+def _ordered(a: Any, b: Any) -> tuple[bool, bool, bool, bool, bool, bool]:
+    return (a == b, a != b, a < b, a > b, a <= b, a >= b)
+
+
+def eq(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_EQ]
+
+
+def ne(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_NE]
+
+
+def lt(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_LT]
+
+
+def gt(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_GT]
+
+
+def le(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_LE]
+
+
+def ge(left: Any, right: Any) -> bool:
+    return _outcome(left, right)[_GE]
