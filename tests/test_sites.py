@@ -251,3 +251,24 @@ def test_authenticated_user_comes_from_ampc_json_unless_the_request_has_one(tmp_
     assert ampc.render(source, context=Context(workspace=workspace, request=request, subscriber={})) == (
         "2002 Workspace BU"
     )
+
+
+def test_a_page_id_the_workspace_does_not_have_is_an_error(tmp_path):
+    # Marketing Cloud aborts a page whose CloudPagesURL() names no page of the account
+    # (https://sfmc.guide/engagement/differs-from-docs/#cloudpagesurl-unknown-page-id-aborts).
+    workspace = write_settings(tmp_path, {"pages": {"314": "confirm.amp"}})
+    context = Context(workspace=workspace)
+    assert ampc.render("%%=CloudPagesURL(314)=%%", context=context).startswith("http://127.0.0.1:8000/confirm?qs=")
+    with pytest.raises(ScriptError) as raised:
+        ampc.render("%%=CloudPagesURL(987654321)=%%", context=context)
+    assert "CloudPagesURL(): no page has the ID '987654321'" in str(raised.value)
+    assert "314" in raised.value.hint
+    with pytest.raises(ScriptError, match="MicrositeURL"):
+        ampc.render("%%=MicrositeURL(5)=%%", context=context)
+
+
+def test_without_mapped_pages_any_id_makes_a_link(tmp_path):
+    # A workspace that maps no pages cannot know which IDs exist (ampc's choice: the link is made).
+    assert ampc.render("%%=CloudPagesURL(987654321)=%%", context=Context(workspace=tmp_path)).startswith(
+        "http://127.0.0.1:8000/987654321?qs="
+    )

@@ -35,12 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .values import UNSET
-from .values.params import PAIR_NAME, AnyValue, Param, Value
+from .converting import Guard, converting
+from .values.params import PAIR_NAME, Param, Value
 from .variables import Ref
 
 _DEFAULT = typing.get_args(Value)[1]  # an untyped parameter: unset becomes null
-_ANY_VALUE = typing.get_args(AnyValue)[1]  # the value as it is, unset included
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,8 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
         name = function.__name__
         hints = typing.get_type_hints(function, include_extras=True)
         minimum, maximum, outs = 0, 0, set()
-        converters: list[Callable[[Any], Any] | None] = []
-        variadic: Callable[[Any], Any] | None = None
-        pairs = False
+        guards: list[Guard] = []
+        rest: Callable[[tuple], list] | None = None
         parameters: list[ParameterSpec] = []
         for position, parameter in enumerate(inspect.signature(function).parameters.values()):
             annotation = hints.get(parameter.name)
@@ -114,8 +112,7 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
             param = _param(annotation) or _DEFAULT
             if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
                 maximum = None
-                pairs = param.kind == "name/value pairs"
-                variadic = _converter(param, name, shown_name) or _identity
+                rest = _rest_converter(param, name, shown_name)
                 parameters.append(ParameterSpec(shown_name, param.kind, optional=True, variadic=True))
                 break
             if parameter.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
@@ -123,17 +120,17 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
             optional = parameter.default is not inspect.Parameter.empty
             if _is_out(annotation):
                 outs.add(position)
-                converters.append(None)
+                guards.append(Guard("pass"))
                 parameters.append(ParameterSpec(shown_name, "out", optional))
             else:
-                converters.append(_converter(param, name, shown_name))
+                guards.append(Guard(param.fast, _one(param, name, shown_name)))
                 parameters.append(ParameterSpec(shown_name, param.kind, optional))
             maximum += 1
             if not optional:
                 minimum = maximum
         if name.lower() in FUNCTIONS:
             raise ValueError(f"AMPscript function {name} is registered twice")
-        implementation = _converting(function, converters, variadic, pairs, name)
+        implementation = converting(function, guards, minimum, rest)
         if output_grows:
             implementation = _size_checked(implementation, name)
         FUNCTIONS[name.lower()] = FunctionSpec(
@@ -152,12 +149,8 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
     return register
 
 
-def _converter(param: Param, function: str, parameter: str) -> Callable[[Any], Any] | None:
-    """A one-argument conversion for one parameter (None: the value passes as it is)."""
-    if param is _ANY_VALUE:
-        return None
-    if param is _DEFAULT:
-        return _unset_to_none
+def _one(param: Param, function: str, parameter: str) -> Callable[[Any], Any]:
+    """A one-argument conversion for one parameter, naming the function and parameter in its errors."""
     convert = param.convert
 
     def converter(value: Any) -> Any:
@@ -166,43 +159,13 @@ def _converter(param: Param, function: str, parameter: str) -> Callable[[Any], A
     return converter
 
 
-def _unset_to_none(value: Any) -> Any:
-    return None if value is UNSET else value
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _converting(
-    function: Callable,
-    converters: list[Callable[[Any], Any] | None],
-    variadic: Callable[[Any], Any] | None,
-    pairs: bool,
-    name: str,
-) -> Callable:
-    """`function`, with each argument converted to its parameter's type first."""
-    if variadic is None and all(converter is None for converter in converters):
-        return function  # nothing to convert: no wrapper at all
-    fixed = tuple(converter or _identity for converter in converters)
-    count = len(fixed)
-    if variadic is None:
-
-        @functools.wraps(function)
-        def converted(*arguments: Any) -> Any:
-            return function(*[convert(value) for convert, value in zip(fixed, arguments)])
-
-        return converted
-
-    names = _converter(PAIR_NAME, name, "name") if pairs else variadic
-
-    @functools.wraps(function)
-    def converted_variadic(*arguments: Any) -> Any:
-        first = [convert(value) for convert, value in zip(fixed, arguments)]
-        rest = [(variadic if index % 2 else names)(value) for index, value in enumerate(arguments[count:])]
-        return function(*first, *rest)
-
-    return converted_variadic
+def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tuple], list]:
+    """The conversion of a variadic function's extra arguments (name/value pairs: names are text)."""
+    values = _one(param, function, parameter)
+    if param.kind != "name/value pairs":
+        return lambda rest: [values(value) for value in rest]
+    names = _one(PAIR_NAME, function, "name")
+    return lambda rest: [(values if index % 2 else names)(value) for index, value in enumerate(rest)]
 
 
 def _size_checked(function: Callable, name: str) -> Callable:

@@ -36,7 +36,7 @@ from ..context import Context
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..request import DEFAULT_SITE_URL, Request, encode_query_string, page_path, site_settings
+from ..request import DEFAULT_SITE_URL, Request, encode_query_string, page_path, pages, site_settings
 from ..values import case, params, to_int, to_text
 
 __all__ = [
@@ -237,6 +237,15 @@ def _page_link(function: str, page_id: str, pairs: tuple[str, ...]) -> str:
             if value is not None:
                 subscriber[name] = to_text(value)
     page = page_id.strip()
+    known = pages(context.workspace)
+    if known and page not in known:
+        # Marketing Cloud knows every page of the account and aborts on an ID that
+        # matches none (https://sfmc.guide/engagement/differs-from-docs/#cloudpagesurl-unknown-page-id-aborts).
+        # A workspace that maps no pages cannot tell, so its links are always made (choice).
+        raise ScriptError(
+            f"{function}(): no page has the ID {page!r}; Marketing Cloud aborts the page",
+            hint="the workspace's pages are the IDs of ampc.json's \"pages\": " + ", ".join(sorted(known)),
+        )
     token = encode_query_string(
         context.workspace, {"page": page, "parameters": parameters, "subscriber": subscriber}
     )
@@ -369,8 +378,29 @@ def WATP(ordinal: params.Integer) -> None:
 # ---------------------------------------------------------------- authenticated user
 
 
+# What the Authenticated*() functions give on a CloudPage nobody signed in to:
+# values of the account that owns the page, never empty.  Observed: a
+# nine-digit employee ID, an email-shaped login and a different mailbox, the
+# parent business unit's MID (shorter than the employee ID), the child's MID
+# (as long as the employee ID) and the business unit's display name
+# (https://sfmc.guide/engagement/differs-from-docs/#authenticatedemployeeid-value-without-a-session
+# and the five sibling findings).  These are the simulated account's values
+# (choice); ampc.json's "authenticated" and a request's own user replace them.
+SIMULATED_ACCOUNT = {
+    "EmployeeID": 700012345,
+    "EmployeeUserName": "ampc.user@example.com",
+    "EmployeeNotificationAddress": "ampc.notifications@example.com",
+    "EnterpriseID": 10012345,
+    "MemberID": 510012345,
+    "MemberName": "ampc Simulated Account",
+}
+
+
 def _authenticated(name: str) -> Any:
-    """The authenticated user's `name`: the request's own values, then ampc.json's ``authenticated``."""
+    """The authenticated user's `name`: the request's, then ampc.json's ``authenticated``, then the account's.
+
+    In an email (no page request) there is no authenticated user: null.
+    """
     context = current_context()
     request = _request(context)
     settings = context.workspace.settings().get("authenticated", {})
@@ -380,7 +410,7 @@ def _authenticated(name: str) -> Any:
         for key, value in source.items():
             if _same_name(str(key), name):
                 return value
-    return None
+    return SIMULATED_ACCOUNT[name] if request is not None else None
 
 
 @ampscript_function("Utility")

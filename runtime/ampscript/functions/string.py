@@ -70,11 +70,15 @@ def Concat(string1: params.Text, *more: params.Text) -> str:
 
 
 def _utf16_length(text: str) -> int:
+    if text.isascii():
+        return len(text)
     return len(text) + sum(1 for character in text if ord(character) > 0xFFFF)
 
 
 def _utf16_slice(text: str, start: int, stop: int) -> str:
     """Code units [start, stop) of the text; a split surrogate pair becomes U+FFFD."""
+    if text.isascii():
+        return text[start:stop]
     units = text.encode("utf-16-le", errors="surrogatepass")
     return units[2 * start : 2 * stop].decode("utf-16-le", errors="replace")
 

@@ -1,49 +1,114 @@
-"""The AMPscript value model and its conversions.
+"""The value core: the only code that knows AMPscript's loose typing.
 
-AMPscript values are represented by plain Python objects wherever one fits,
-so generated code and tests stay readable:
+Every part of the runtime (operators, functions, the data extension store
+and its filters, the simulator's retrieve filters, ExecuteFilter, API
+object properties) classifies, converts, case-folds, parses, compares and
+prints values through this package:
+
+==================  ========================================================
+module              what it decides
+==================  ========================================================
+`model`             how values are held in Python (table below); `UNSET`
+`text`              how a value prints (`to_text`); text as it enters
+`numbers`           what reads as a number; ranges; doubles (`from_double`)
+`booleans`          what reads as a boolean in a function argument
+`case`              the one case mapping, `fold`, `collation_key`
+`dates`             the one date parser (`parse_date`, `read_date`)
+`compare`           comparisons and conditions
+`jsontext`          JSON as the runtime reads it
+`params`            the parameter types functions declare; the registry
+                    (`ampscript.registry`) converts arguments with them
+==================  ========================================================
 
 =================  ==========================================================
 AMPscript          Python
 =================  ==========================================================
-null               ``None``
+null               ``None`` (a null from data: a Lookup without a match, a
+                   null field, a function that returns null)
+unset              `UNSET` (a variable never set, or declared with ``var``)
 string             ``str``
-number             ``int`` (integers) or ``decimal.Decimal`` (decimals); never
-                   a binary float.  `Double`, a Decimal, marks the result of
-                   Marketing Cloud's double arithmetic (the Math functions).
+number             ``int`` (whole numbers) or ``decimal.Decimal``; never a
+                   binary float.  `Double`, a Decimal, marks the result of
+                   double arithmetic (the Math functions).
 boolean            ``bool``
-date               ``datetime.datetime`` (naive; Marketing Cloud system time)
-rowset / row       `Rowset` / `Row` (below)
+date               ``datetime.datetime`` (naive; Marketing Cloud system time,
+                   UTC-6 all year)
+rowset / row       `Rowset` / `Row`
 API object         `ampscript.api_objects.ApiObject`
 =================  ==========================================================
 
-`to_text` is how a value prints (``%%= =%%``, ``Output``, ``Concat``).
+The rules, each with its source (issue 9's rules were observed on
+Marketing Cloud by its engineers; sfmc.guide's findings were proven on a
+live CloudPage, https://github.com/JoernBerkefeld/sfmc.guide; where both are
+silent, the Salesforce reference; what is ampc's own choice says so where
+it is implemented):
 
-Rules, from Salesforce's AMPscript reference and where it is silent, chosen:
+Literals
+  * Numeric constants are digits with at most one decimal point and a
+    leading minus sign; strings use double or single quotes, doubled to
+    escape; ``true``/``false`` in any case are booleans (Language Elements,
+    https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/languageElements.htm).
+  * An integer constant outside signed 64 bits prints and computes as 0
+    (issue 9); a decimal constant prints as written (``1.50``).
+  * A boolean literal given straight to a text parameter is empty:
+    ``Concat(true, false)`` prints nothing and ``Length(true)`` is 0, while a
+    variable holding a boolean prints ``True``
+    (https://sfmc.guide/engagement/differs-from-docs/#concat-booleans-swallowed;
+    the compiler applies it, `ampc.codegen`).
 
-* Numeric constants are digits with at most one decimal point and a leading
-  minus sign, no commas; string constants use double or single quotes;
-  ``true``/``false`` in any case are booleans (Language Elements,
-  https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmat-content/languageElements.htm).
-* A numeric constant prints as written: ``1.50`` prints ``1.50``, and a
-  literal beyond 64 bits prints all its digits.  (The reference shows no
-  example; AMPscript keeps constants as text, and nothing reformats them.)
-* The Math functions compute in IEEE doubles and print the result the way
-  .NET prints a double: 15 significant digits, so ``Add(1.1, 2.2)`` is
-  ``3.3`` and ``Divide(1, 3)`` is ``0.333333333333333``, but the error of a
-  double can show, as in the reference's ``Mod(-500.123, 12.456)`` =
-  ``-1.88300000000001``
-  (https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-mod.html).
-  From 1E+15 up and below 1E-04 .NET switches to exponent notation
-  (``1E+15``, ``1.5E-05``).  See `Double`.
-* Booleans print ``True``/``False`` (.NET's spelling).  The IsNull() page
-  shows ``true`` in lower case as its output; the corpus follows ``True``
-  until a real Marketing Cloud render says otherwise.
-* null prints nothing.  A declared but unset variable is null (Variables,
-  https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/guide/mc-ampscript-guide-language-basics-variables.html).
-* Empty() is true for null and the empty string; IsNull() only for null
-  (https://developer.salesforce.com/docs/atlas.en-us.mc-programmatic-content.meta/mc-programmatic-content/isnull.htm).
-  A space is not empty.
+Null and unset
+  * Both print nothing, compare as null and are empty (Empty() is true for
+    null, unset and ``""``, not for a space, 0 or false).  IsNull() is true
+    only for a null from data, never for an unset variable or ``""``
+    (issue 9; https://sfmc.guide/engagement/differs-from-docs/#isnull-unset-variable-not-null).
+    Lookup without a match returns null (issue 9).
+  * Missing page context (an unknown attribute, an absent request
+    parameter) is ``""``, not null (https://sfmc.guide/engagement/ampscript/functions/isnull/).
+
+Printing (`to_text`)
+  * Booleans print ``True``/``False``; dates ``M/d/yyyy h:mm:ss AM`` (en-US);
+    numbers as written or, from arithmetic, as .NET prints a double: 15
+    significant digits (``Divide(10, 3)`` is ``3.33333333333333``), exponent
+    notation from 1E+15 and below 1E-04, and ``∞``, ``-∞``, ``NaN`` for
+    infinite and undefined results (the Mod reference page;
+    https://sfmc.guide/engagement/differs-from-docs/#divide-zero-divisor-infinity).
+
+Numbers (`numbers`)
+  * A string reads as a number when it holds ASCII digits with an optional
+    sign, decimal point and exponent; a number past the double range (about
+    1.8E+308) is not one, and a number closer to zero than the smallest
+    double is 0, both decided on the exponent in constant time (choice,
+    .NET's Double.Parse; issue 8).  Whole-number arguments are 64-bit.
+  * FormatNumber, FormatCurrency and Format accept thousands separators in
+    their input (``"1,234.56"``; issue 9, `without_group_separators`).
+
+Booleans
+  * A boolean argument (`to_boolean`) is ``true``/``false`` in any case, or
+    a number, true only when it is 1 (URLEncode takes 2 as off:
+    https://sfmc.guide/engagement/differs-from-docs/#urlencode-flag-spellings-and-default-passthrough).
+    In a comparison and as a condition a value
+    becomes a boolean by `compare.boolean_of`: a whole number is true only
+    when it is exactly 1, the strings ``true``/``false`` are themselves,
+    anything else is false (issue 9).
+
+Case (`case`)
+  * One-to-one (simple) case mapping, culture-invariant: ``Uppercase("straße")``
+    is ``STRAßE`` (https://sfmc.guide/engagement/differs-from-docs/#uppercase-sharp-s-not-expanded);
+    equality ignoring case folds with it, so ``"straße" == "STRASSE"`` is
+    false and a Lookup on ``straße`` does not match ``STRASSE`` (issue 9);
+    ordering is en-US collation ignoring case and accents.
+
+Dates (`dates`)
+  * The forms the reference lists; month first (``5/8/2026`` is May 8);
+    offsets converted to system time; ordinal suffixes, non-English month
+    names, numeric strings and numbers rejected
+    (https://sfmc.guide/engagement/differs-from-docs/#dateparse-unsupported-input-aborts-the-page).
+
+Comparisons and conditions (`compare`)
+  * In this order, the first that applies: null; booleans; dates; numbers;
+    text (issue 9's five rules, stated in full in `compare`).  ``not``
+    negates the whole comparison.  A condition that is not a boolean is
+    false, never an error (https://sfmc.guide/engagement/ampscript/functions/iif/).
 """
 
 from .booleans import parse_boolean, to_boolean

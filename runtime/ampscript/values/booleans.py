@@ -1,4 +1,12 @@
-"""Booleans: what reads as one, and conversions for function arguments."""
+"""Booleans: what reads as one, and conversions for function arguments.
+
+A boolean argument is ``true`` or ``false`` in any case, or a number: 1 is
+true and every other number false.  URLEncode's switches are observed to
+take 2 as off (https://sfmc.guide/engagement/differs-from-docs/#urlencode-flag-spellings-and-default-passthrough),
+as comparisons take a number as a boolean (issue 9, rule 2), so every
+boolean argument reads numbers that way (choice for the other functions).
+Any other text is not a boolean: an error naming the function and argument.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +19,11 @@ from .text import to_text
 
 
 def parse_boolean(value: Any) -> bool | None:
-    """The boolean a value stands for (``true``/``false`` in any case, 1/0), or None."""
+    """The boolean a value stands for (``true``/``false`` in any case, a number: 1 true, others false), or None."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, Decimal)):
-        return value != 0
+        return value == 1
     if isinstance(value, str):
         text = value.strip().lower()
         if text == "true":
@@ -24,7 +32,7 @@ def parse_boolean(value: Any) -> bool | None:
             return False
         number = parse_number(text)
         if number is not None:
-            return number != 0
+            return number == 1
     return None
 
 

@@ -79,14 +79,16 @@ def _base_letters(text: str) -> str:
     return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
-def _weight(character: str) -> tuple[int, str]:
+def _weighted(character: str) -> str:
+    """One character's sort unit: a class (punctuation and spaces, digits, letters), then the character."""
     if character.isspace() or not character.isalnum():
-        return (0, character)
+        return "\x01" + character
     if character.isdigit():
-        return (1, character)
-    return (2, character)
+        return "\x02" + character
+    return "\x03" + character
 
 
-def collation_key(text: str) -> tuple[tuple[int, str], ...]:
+def collation_key(text: str) -> str:
     """A key that orders text as en-US comparison ignoring case and accents does (module docstring)."""
-    return tuple(_weight(character) for character in lower(_base_letters(text)))
+    base = text if text.isascii() else _base_letters(text)
+    return "".join(map(_weighted, lower(base)))

@@ -45,6 +45,7 @@ follows the same rule (choice: nothing observed says otherwise).
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 from decimal import Decimal
 from typing import Any
 
@@ -107,57 +108,72 @@ def _as_date(value: Any) -> _dt.datetime:
     return _EARLIEST
 
 
-def _outcome(left: Any, right: Any) -> tuple[bool, bool, bool, bool, bool, bool]:
-    """(==, !=, <, >, <=, >=) for two AMPscript values."""
+# A string can only read as a number if it starts with one of these (after
+# white space, which parse_number strips): most text is ruled out at once.
+_NUMBER_START = frozenset("0123456789+-.")
+
+
+def _number_of(value: Any) -> Any:
+    if type(value) is str:
+        start = value[:1]
+        if start not in _NUMBER_START and not (start.isspace() and value.lstrip()[:1] in _NUMBER_START):
+            return None
+    return parse_number(value)
+
+
+def _compare(left: Any, right: Any, operator: int) -> bool:
+    """One comparison of two AMPscript values by the rules (module docstring)."""
     kind = type(left)
     if kind is type(right) and (kind is int or (kind is str and left == right)):
-        return _ordered(left, right)  # the common cases, which every rule answers the same way
+        return _ORDERED[operator](left, right)  # the common cases, which every rule answers the same way
     left_null, right_null = _is_null(left), _is_null(right)
     if left_null or right_null:
-        return _UNORDERED_EQUAL if left_null and right_null else _UNORDERED_DIFFERENT
+        return (_UNORDERED_EQUAL if left_null and right_null else _UNORDERED_DIFFERENT)[operator]
     if isinstance(left, bool) or isinstance(right, bool):
-        return _UNORDERED_EQUAL if boolean_of(left) == boolean_of(right) else _UNORDERED_DIFFERENT
+        same = boolean_of(left) == boolean_of(right)
+        return (_UNORDERED_EQUAL if same else _UNORDERED_DIFFERENT)[operator]
     if isinstance(left, _dt.date) or isinstance(right, _dt.date):
-        return _ordered(_as_date(left), _as_date(right))
-    left_number, right_number = parse_number(left), parse_number(right)
+        return _ORDERED[operator](_as_date(left), _as_date(right))
+    left_number, right_number = _number_of(left), _number_of(right)
     if left_number is not None or right_number is not None:
         a = 0 if left_number is None else left_number
         b = 0 if right_number is None else right_number
         if (isinstance(a, Decimal) and a.is_nan()) or (isinstance(b, Decimal) and b.is_nan()):
-            return _NAN
-        return _ordered(a, b)
+            return _NAN[operator]
+        return _ORDERED[operator](a, b)
     left_text, right_text = to_text(left), to_text(right)
-    equal = left_text == right_text or fold(left_text) == fold(right_text)
-    if equal:
+    if left_text == right_text or fold(left_text) == fold(right_text):
         # Equal ignoring case: ordering ignores case too, so <= and >= hold.
-        return (True, False, False, False, True, True)
-    a, b = collation_key(left_text), collation_key(right_text)
-    return (False, True, a < b, a > b, a <= b, a >= b)
+        return _UNORDERED_EQUAL[operator]
+    if operator == _EQ:
+        return False
+    if operator == _NE:
+        return True
+    return _ORDERED[operator](collation_key(left_text), collation_key(right_text))
 
 
-def _ordered(a: Any, b: Any) -> tuple[bool, bool, bool, bool, bool, bool]:
-    return (a == b, a != b, a < b, a > b, a <= b, a >= b)
+_ORDERED = (operator.eq, operator.ne, operator.lt, operator.gt, operator.le, operator.ge)
 
 
 def eq(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_EQ]
+    return _compare(left, right, _EQ)
 
 
 def ne(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_NE]
+    return _compare(left, right, _NE)
 
 
 def lt(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_LT]
+    return _compare(left, right, _LT)
 
 
 def gt(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_GT]
+    return _compare(left, right, _GT)
 
 
 def le(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_LE]
+    return _compare(left, right, _LE)
 
 
 def ge(left: Any, right: Any) -> bool:
-    return _outcome(left, right)[_GE]
+    return _compare(left, right, _GE)

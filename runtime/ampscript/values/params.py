@@ -53,16 +53,23 @@ from ..errors import ScriptError
 from .booleans import to_boolean
 from .dates import parse_date
 from .model import UNSET, Row, Rowset, is_empty
-from .numbers import to_int, to_number, without_group_separators
+from .numbers import INT64_MAX, INT64_MIN, to_int, to_number, without_group_separators
 from .text import shown, to_text
 
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter type: its name (as ``ampc functions --json`` lists it) and its conversion."""
+    """A parameter type: its name (as ``ampc functions --json`` lists it) and its conversion.
+
+    `fast` names the values that need no conversion, so the registry's
+    wrapper lets them through with one type check (`ampscript.converting`):
+    ``"str"`` text, ``"int"`` a 64-bit int, ``"unset"`` anything but unset,
+    ``"pass"`` anything, ``"always"`` nothing.
+    """
 
     kind: str
     convert: Callable[[Any, str, str], Any]  # (value, function name, parameter name) -> converted
+    fast: str = "always"
 
 
 def _text(value: Any, function: str, parameter: str) -> str:
@@ -119,6 +126,18 @@ def _grouped_number(value: Any, function: str, parameter: str) -> Any:
     return to_number(without_group_separators(None if value is UNSET else value), function, parameter)
 
 
+def _integer(value: Any, function: str, parameter: str) -> int:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value  # the common case, before the general rules
+    return to_int(None if value is UNSET else value, function, parameter)
+
+
+def _number(value: Any, function: str, parameter: str) -> Any:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value
+    return to_number(None if value is UNSET else value, function, parameter)
+
+
 def _null_is_none(convert: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
     """`convert`, with unset treated as null first (the conversions know null, not unset)."""
 
@@ -128,9 +147,9 @@ def _null_is_none(convert: Callable[[Any, str, str], Any]) -> Callable[[Any, str
     return converted
 
 
-Text = Annotated[str, Param("text", _text)]
-Number = Annotated[int | Decimal, Param("number", _null_is_none(to_number))]
-Integer = Annotated[int, Param("integer", _null_is_none(to_int))]
+Text = Annotated[str, Param("text", _text, fast="str")]
+Number = Annotated[int | Decimal, Param("number", _number, fast="int")]
+Integer = Annotated[int, Param("integer", _integer, fast="int")]
 Boolean = Annotated[bool, Param("boolean", _null_is_none(to_boolean))]
 Date = Annotated[_dt.datetime, Param("date", _null_is_none(parse_date))]
 RowsetValue = Annotated[Rowset, Param("rowset", _rowset)]
@@ -140,12 +159,12 @@ BooleanOrEmpty = Annotated[bool | None, Param("boolean", _or_empty(to_boolean))]
 IntegerOrEmpty = Annotated[int | None, Param("integer", _or_empty(to_int))]
 NumberOrEmpty = Annotated[int | Decimal | None, Param("number", _or_empty(to_number))]
 GroupedNumber = Annotated[int | Decimal, Param("number", _grouped_number)]
-Value = Annotated[Any, Param("value", _value)]
-AnyValue = Annotated[Any, Param("value", _any_value)]
-Pairs = Annotated[Any, Param("name/value pairs", _value)]  # names are converted as Text by the registry
+Value = Annotated[Any, Param("value", _value, fast="unset")]
+AnyValue = Annotated[Any, Param("value", _any_value, fast="pass")]
+Pairs = Annotated[Any, Param("name/value pairs", _value, fast="unset")]  # names are converted as Text
 
 # The conversion for a name in `Pairs`.
-PAIR_NAME = Param("text", _text)
+PAIR_NAME = Param("text", _text, fast="str")
 
 
 def convert(kind: Any, value: Any, function: str, parameter: str) -> Any:
