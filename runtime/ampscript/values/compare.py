@@ -52,6 +52,7 @@ from typing import Any
 from ..errors import ScriptError
 from .case import collation_key, fold
 from .model import UNSET
+from .booleans import parse_boolean
 from .numbers import parse_number
 from .text import to_text
 
@@ -67,22 +68,13 @@ _NAN = (False, True, False, False, False, False)
 
 
 def boolean_of(value: Any) -> bool:
-    """The boolean a value counts as in a comparison with a boolean, and as a condition (rule 2)."""
-    if value is True or value is False:
-        return value
-    if value is None or value is UNSET:
-        return False
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered == "true":
-            return True
-        if lowered == "false":
-            return False
-        number = parse_number(lowered)
-        return number is not None and number == 1
-    if isinstance(value, (int, Decimal)):
-        return value == 1
-    return False
+    """The boolean a value counts as in a comparison with a boolean, and as a condition (rule 2).
+
+    What reads as a boolean argument (`values.booleans.parse_boolean`: true,
+    false, a number that is 1 or not) is that boolean; anything else (text,
+    a date, null) is false.
+    """
+    return parse_boolean(value) is True
 
 
 # A condition (if, elseif, not, and, or, IIf) is the boolean its value counts as.
