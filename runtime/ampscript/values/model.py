@@ -75,7 +75,10 @@ def is_empty(value: Any) -> bool:
 
 
 class Row(Mapping[str, Any]):
-    """One row of a rowset: fields by name, matched case-insensitively, in order."""
+    """One row of a rowset: fields by name, matched case-insensitively (`case.fold`), in order.
+
+    (ASCII names fold by ``str.upper``, which is the same mapping, without the call.)
+    """
 
     __slots__ = ("_fields", "_index")
 
@@ -84,21 +87,21 @@ class Row(Mapping[str, Any]):
         self._fields: dict[str, Any] = {}
         self._index: dict[str, str] = {}
         for name, value in items:
-            key = self._index.setdefault(fold(name), name)
+            key = self._index.setdefault(name.upper() if name.isascii() else fold(name), name)
             self._fields[key] = value
 
     def field_name(self, name: str) -> str | None:
         """The field's own spelling, or None if the row has no such field."""
-        return self._index.get(fold(name))
+        return self._index.get(name.upper() if name.isascii() else fold(name))
 
     def __getitem__(self, name: str) -> Any:
-        key = self._index.get(fold(name))
+        key = self._index.get(name.upper() if name.isascii() else fold(name))
         if key is None:
             raise KeyError(name)
         return self._fields[key]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and fold(name) in self._index
+        return isinstance(name, str) and (name.upper() if name.isascii() else fold(name)) in self._index
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)
