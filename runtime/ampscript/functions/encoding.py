@@ -20,7 +20,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
@@ -32,8 +32,7 @@ from ..errors import ScriptError
 from ..keys import KeyStore
 from ..registry import ampscript_function
 from ..rendering import current_context
-from ..values import UNSET, case, is_empty, params, parse_number, to_boolean, to_text
-from ..values.params import Param
+from ..values import case, is_empty, params, to_text
 from .content import contains_ampscript, render_content
 
 try:  # cryptography >= 43 keeps (Triple)DES among the "decrepit" ciphers
@@ -267,33 +266,21 @@ def _encode_url_text(text: str) -> str:
     return "".join(pieces)
 
 
-def _url_flag(value: Any, function: str, parameter: str) -> bool:
-    """A URLEncode switch: on only for 1, true, "1" and "true"; any other number (2) is off.
-
-    https://sfmc.guide/engagement/ampscript/functions/urlencode/ and
-    https://sfmc.guide/engagement/differs-from-docs/#urlencode-flag-spellings-and-default-passthrough
-    (passing 2 "behaved like the off state").  Text that is neither a number
-    nor true/false is an error, as before (choice: sfmc.guide is silent).
-    """
-    number = parse_number(value) if not isinstance(value, bool) else None
-    if number is not None:
-        return number == 1
-    return to_boolean(None if value is UNSET else value, function, parameter)
-
-
-_UrlFlag = Annotated[bool, Param("boolean", _url_flag)]
-
-
 @ampscript_function(CATEGORY, output_grows=True)
 def URLEncode(
-    url_to_encode: params.Text, bool_encode_all_chars: _UrlFlag = False, bool_encode_all_strings: _UrlFlag = False
+    url_to_encode: params.Text,
+    bool_encode_all_chars: params.Boolean = False,
+    bool_encode_all_strings: params.Boolean = False,
 ) -> str:
     """Make a URL safe to use: by default only spaces after the '?' become ``%20``.
 
     ``boolEncodeAllChars`` on encodes every unsafe character (accented
     letters, '=', '&', ...) instead of only spaces; ``boolEncodeAllStrings``
     on encodes the whole string instead of only the part after the first '?'
-    (https://sfmc.guide/engagement/ampscript/functions/urlencode/).
+    (https://sfmc.guide/engagement/ampscript/functions/urlencode/).  The
+    switches are booleans as every boolean argument is: 1, true, "1" and
+    "true" are on, and any other number (2) is off
+    (https://sfmc.guide/engagement/differs-from-docs/#urlencode-flag-spellings-and-default-passthrough).
 
     AMPscript in the value is rendered first, so ``%%=ADD(1,2)=%%`` in a URL
     becomes ``3`` before encoding (issue 9 rule, observed in Marketing
