@@ -403,53 +403,34 @@ class _Generator:
             for argument in node.args:  # still check what is inside
                 self.expression(argument)
             return None
-        ok = True
+        found = len(self.problems)
         if not spec.accepts(len(node.args)):
-            self.problem(
-                self.file.error(
-                    f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
-                    f"but {len(node.args)} {'was' if len(node.args) == 1 else 'were'} given",
-                    node.span.line,
-                    node.span.column,
-                )
+            self.problem_at(
+                node,
+                f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
+                f"but {len(node.args)} {'was' if len(node.args) == 1 else 'were'} given",
             )
-            ok = False
         for position in sorted(spec.out_params):
             if position < len(node.args) and not isinstance(node.args[position], n.Variable):
-                argument = node.args[position]
-                self.problem(
-                    self.file.error(
-                        f"argument {position + 1} of {spec.name}() receives a result, "
-                        "so it must be a variable, not a value",
-                        argument.span.line,
-                        argument.span.column,
-                        hint=f"pass a variable such as @result{position + 1}",
-                    )
+                self.problem_at(
+                    node.args[position],
+                    f"argument {position + 1} of {spec.name}() receives a result, so it must be a variable, not a value",
+                    hint=f"pass a variable such as @result{position + 1}",
                 )
-                ok = False
         if spec.name.lower() in _NO_CALL_ARGUMENT and node.args and isinstance(node.args[0], n.Call):
-            argument = node.args[0]
-            self.problem(
-                self.file.error(
-                    f"{spec.name}() cannot take a function call as its argument; Marketing Cloud aborts the page",
-                    argument.span.line,
-                    argument.span.column,
-                    hint=f"set the value into a variable first: set @value = {argument.name}(...)",
-                )
+            self.problem_at(
+                node.args[0],
+                f"{spec.name}() cannot take a function call as its argument; Marketing Cloud aborts the page",
+                hint=f"set the value into a variable first: set @value = {node.args[0].name}(...)",
             )
-            ok = False
         for argument in node.args:
             if isinstance(argument, n.Call) and argument.name.lower() in _OUTPUT_FUNCTIONS:
-                self.problem(
-                    self.file.error(
-                        f"{argument.name}() cannot be used inside another function call; "
-                        "Marketing Cloud aborts the page",
-                        argument.span.line,
-                        argument.span.column,
-                        hint=f"call {argument.name}() on its own, or pass the value: {spec.name}(v(...))",
-                    )
+                self.problem_at(
+                    argument,
+                    f"{argument.name}() cannot be used inside another function call; Marketing Cloud aborts the page",
+                    hint=f"call {argument.name}() on its own, or pass the value: {spec.name}(v(...))",
                 )
-                ok = False
+        ok = len(self.problems) == found
         return spec if ok else None
 
     def unknown_function(self, node: n.Call) -> CompileError:
@@ -474,6 +455,10 @@ class _Generator:
 
     def problem(self, error: CompileError) -> None:
         self.problems.append(error)
+
+    def problem_at(self, node: n.Node | n.Expression, message: str, hint: str | None = None) -> None:
+        """A problem located at the start of `node`."""
+        self.problem(self.file.error(message, node.span.line, node.span.column, hint=hint))
 
     # ---- small builders ------------------------------------------------------------
 
