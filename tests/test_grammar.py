@@ -478,7 +478,7 @@ def test_call_with_no_arguments_parses():
 def test_personalization_strings_in_text():
     assert render("Hi %%FirstName%%, %%First Name%% <%%emailaddr%%>") == "Hi Ana, Ana Maria <ana@example.com>"
     [_, inline, *_] = body("Hi %%FirstName%%!")
-    assert isinstance(inline, n.InlineExpression) and inline.expression == n.Attribute("FirstName", inline.span)
+    assert inline == n.Personalization("FirstName", "%%FirstName%%", inline.span)
 
 
 def test_bracketed_and_bare_attributes_in_code():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import system_strings
+from .contexts import check_kind
 from .errors import ScriptError
 from .limits import Limits
 from .values import Row, clean_text
@@ -59,6 +60,7 @@ class Context:
         request: Any = None,
         limits: Limits | Mapping[str, Any] | None = None,
         local_time_zone: str | _dt.tzinfo | None = None,
+        kind: str | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         attributes = subscriber if subscriber is not None else self.workspace.subscriber()
@@ -71,6 +73,8 @@ class Context:
         self._now = now
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
+        # "email", "page" or "sms": reject what Marketing Cloud rejects there (ampscript.contexts); None: permissive
+        self.kind = check_kind(kind)
         self._render_stack: ExitStack | None = None  # open while a render runs
         # What the latest top-level render recorded besides its output (see Page.render_data).
         self.render_data: dict[str, Any] = {}
@@ -137,6 +141,16 @@ class Context:
         scope = getattr(self._backend, "render_scope", None)
         if scope is not None:
             self._render_stack.enter_context(scope())
+
+    def personalization(self, name: str) -> Any:
+        """The value of a personalization string in text, or None if no attribute or system string has the name."""
+        system_string = system_strings.lookup(name)
+        for candidate in (name, *(system_string.aliases if system_string else ())):
+            if candidate in self.subscriber:
+                return self.subscriber[candidate]
+        if system_string is not None and system_string.default is not None:
+            return system_string.default(self)
+        return None
 
     def attribute(self, name: str, *, required: bool = True) -> Any:
         """A subscriber attribute or personalization string, by case-insensitive name.

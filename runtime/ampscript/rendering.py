@@ -19,10 +19,12 @@ import contextvars
 import linecache
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from .context import Context
+from .contexts import rejection
 from .errors import AMPscriptError, ScriptError
 from .limits import Budget, Limits
 from .values import to_text
@@ -76,11 +78,21 @@ class Page:
 
     @classmethod
     @contextmanager
-    def start(cls, context: Context | None, filename: str) -> Iterator[Page]:
-        """Open a page for a render; nested renders on the same context share its variables."""
+    def start(
+        cls, context: Context | None, filename: str, calls: Mapping[str, tuple[int, int]] | None = None
+    ) -> Iterator[Page]:
+        """Open a page for a render; nested renders on the same context share its variables.
+
+        `calls` maps each function the script calls to where it is first
+        called; a context of a given kind (`Context(kind="email")`) refuses,
+        before anything renders, a script calling a function Marketing Cloud
+        rejects in that kind of content (`ampscript.contexts`).
+        """
         outer = _active.get()
         if context is None:
             context = outer.context if outer is not None else Context()
+        if calls and context.kind is not None:
+            _check_calls(context.kind, calls, filename)
         nested_in = outer if outer is not None and outer.context is context else None
         page = cls(context, filename, outer=nested_in)
         token = _active.set(page)
@@ -92,6 +104,14 @@ class Page:
             raise
         finally:
             _active.reset(token)
+
+
+def _check_calls(kind: str, calls: Mapping[str, tuple[int, int]], filename: str) -> None:
+    for function, (line, column) in calls.items():
+        rejected = rejection(kind, function)
+        if rejected is not None:
+            message, hint = rejected
+            raise ScriptError(message, filename=filename, line=line, column=column, hint=hint)
 
 
 def current_page() -> Page:

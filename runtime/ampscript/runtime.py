@@ -4,9 +4,11 @@ Kept in one module so a generated file's imports read as a short list:
 ``from ampscript.runtime import Page, eq, truthy``.
 """
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .errors import ScriptError
 from .limits import Budget
 from .operators import eq, ge, gt, le, lt, ne, truthy
 from .rendering import Page, current_budget, current_context
@@ -58,4 +60,34 @@ def attribute(name: str) -> Any:
     return current_context().attribute(name)
 
 
-__all__ = ["Page", "attribute", "eq", "for_downto", "for_to", "ge", "gt", "le", "lt", "ne", "truthy"]
+def personalization(name: str, written: str) -> Any:
+    """`%%Name%%` in text: the attribute's value, or `written` (the `%%Name%%` itself) if there is none.
+
+    Marketing Cloud leaves a personalization string for an attribute that
+    does not exist in the output unchanged (issue 10: `Hello %%Last Name%%`
+    prints as written).  Subscriber attributes and the system strings
+    (`emailaddr`, `jobid`...) are looked up as `attribute` does.
+    """
+    value = current_context().personalization(name)
+    return written if value is None else value
+
+
+def send_time_content(url: str, before: bool) -> str:
+    """Content syndication: `%%httpget "URL"%%` or `%%before; httpget "URL"%%` (see `ampscript.functions.http`)."""
+    from .functions.http import (
+        syndicated_content,  # the HTTP machinery is loaded only by scripts that fetch
+    )
+
+    return syndicated_content(url, before)
+
+
+def wrong_arity(message: str, line: int, column: int) -> Any:
+    """A call with the wrong number of arguments, reached: the error Marketing Cloud raises when it runs it."""
+    filename = sys._getframe(1).f_globals.get("AMPSCRIPT_FILE")
+    raise ScriptError(message, filename=filename, line=line, column=column)
+
+
+__all__ = [
+    "Page", "attribute", "eq", "for_downto", "for_to", "ge", "gt", "le", "lt", "ne", "personalization",
+    "send_time_content", "truthy", "wrong_arity",
+]

@@ -6,7 +6,8 @@
                       [--method GET|POST] [--param NAME=VALUE]... [--header 'NAME: VALUE']...
                       [--cookie NAME=VALUE]... [--url URL]      render as a page, for a request
     ampc serve WORKSPACE [--port N] [--host 127.0.0.1] [--state FILE.db]   a local CloudPages server
-    ampc check FILE.amp...               report every problem; exit 1 if any
+    ampc check FILE.amp... [--format text|json] [--strict] [--context email|page|sms] [--workspace DIR]
+                                         report every error and warning; exit 1 on errors
     ampc functions [--json]              list the supported AMPscript functions
 
 Problems are printed as `FILE.amp:LINE:COL: error: MESSAGE`, with the source
@@ -32,17 +33,24 @@ from http import HTTPStatus
 from pathlib import Path
 
 from ampscript import Context, Workspace
+from ampscript.contexts import KINDS
 from ampscript.errors import AMPscriptError
 from ampscript.registry import all_functions
-from ampscript.values import parse_json
 from ampscript.request import DEFAULT_SITE_URL, Request
+from ampscript.values import parse_json
 
+from .check import check_source
 from .compiler import attach_source, compile_source, load_module
-from .errors import CompileError, SourceFile
+from .diagnostics import Diagnostic, Diagnostics
+from .errors import SourceFile
 
 
 class _Failure(Exception):
     """A problem already reported on stderr; exit with status 1."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +117,10 @@ def _arguments() -> argparse.ArgumentParser:
     )
     page.add_argument("--cookie", action="append", default=[], metavar="NAME=VALUE", help="a cookie; repeatable")
     page.add_argument("--url", metavar="URL", help="the page's URL, e.g. a CloudPagesURL() link with its qs")
+    run.add_argument(
+        "--context", choices=KINDS,
+        help="reject what Marketing Cloud rejects in this kind of content (default: accept everything)",
+    )
     run.set_defaults(command=_run)
 
     serve = commands.add_parser("serve", help="serve a workspace's .amp pages as local CloudPages")
@@ -121,8 +133,20 @@ def _arguments() -> argparse.ArgumentParser:
     )
     serve.set_defaults(command=_serve)
 
-    check = commands.add_parser("check", help="report every problem in AMPscript files")
+    check = commands.add_parser(
+        "check", help="report every error, and warnings for what Marketing Cloud accepts silently"
+    )
     check.add_argument("files", type=Path, nargs="+", metavar="FILE.amp")
+    check.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument(
+        "--context", choices=KINDS, help="report what Marketing Cloud rejects in this kind of content"
+    )
+    check.add_argument(
+        "--workspace", type=Path, metavar="DIR",
+        help="the workspace whose subscriber.json personalization strings are checked against "
+        "(default: each file's folder)",
+    )
     check.set_defaults(command=_check)
 
     functions = commands.add_parser("functions", help="list the supported AMPscript functions")
@@ -131,27 +155,40 @@ def _arguments() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, *, quiet: bool = False) -> str:
+    """The file's text; or print why it cannot be read (unless `quiet`) and raise _Failure saying why."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        print(f"{path}: error: no such file", file=sys.stderr)
+        message = "no such file"
     except IsADirectoryError:
-        print(f"{path}: error: is a folder, not an AMPscript file", file=sys.stderr)
+        message = "is a folder, not an AMPscript file"
     except UnicodeDecodeError as error:
-        print(f"{path}: error: not UTF-8 text (byte {error.start}); save the file as UTF-8", file=sys.stderr)
+        message = f"not UTF-8 text (byte {error.start}); save the file as UTF-8"
     except OSError as error:
-        print(f"{path}: error: cannot read: {error.strerror}", file=sys.stderr)
-    raise _Failure
+        message = f"cannot read: {error.strerror}"
+    if not quiet:
+        print(f"{path}: error: {message}", file=sys.stderr)
+    raise _Failure(message)
 
 
 def _report(error: AMPscriptError) -> None:
     print(str(error), file=sys.stderr)
 
 
+def _compile_reporting(source: str, filename: str, *, readable: bool, kind: str | None = None) -> str:
+    """Compile; print the calls that will fail if they run (wrong argument counts) as warnings."""
+    diagnostics = Diagnostics()
+    module = compile_source(source, filename, readable=readable, diagnostics=diagnostics, kind=kind)
+    for item in diagnostics.sorted():
+        if item.deferred:
+            print(item.format("warning") + "\nnote: this call fails when it runs", file=sys.stderr)
+    return module
+
+
 def _compile(arguments: argparse.Namespace) -> int:
     source = _read(arguments.file)
-    module = compile_source(source, str(arguments.file))
+    module = _compile_reporting(source, str(arguments.file), readable=True)
     if arguments.output == "-":
         sys.stdout.write(module)
         return 0
@@ -166,7 +203,7 @@ def _compile(arguments: argparse.Namespace) -> int:
 def _run(arguments: argparse.Namespace) -> int:
     source = _read(arguments.file)
     filename = str(arguments.file)
-    module = load_module(compile_source(source, filename, readable=False), filename)
+    module = load_module(_compile_reporting(source, filename, readable=False, kind=arguments.context), filename)
     subscriber = None
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)
@@ -181,6 +218,7 @@ def _run(arguments: argparse.Namespace) -> int:
             state=arguments.state,
             backend=_backend(arguments),
             request=request,
+            kind=arguments.context,
         )
         output = module.render(context)
     except AMPscriptError as error:
@@ -274,16 +312,46 @@ def _load_subscriber(path: Path) -> dict:
 
 
 def _check(arguments: argparse.Namespace) -> int:
-    failed = False
+    """Report every diagnostic of every file; exit 1 on errors (and on warnings with --strict)."""
+    found: list[Diagnostic] = []
+    as_json = arguments.format == "json"
     for path in arguments.files:
         try:
-            compile_source(_read(path), str(path), readable=False)
-        except _Failure:
-            failed = True
-        except CompileError as error:
-            _report(error)
-            failed = True
-    return 1 if failed else 0
+            source = _read(path, quiet=as_json)
+        except _Failure as failure:
+            found.append(Diagnostic("AMP000", failure.message, str(path), None, None))
+            continue
+        diagnostics = check_source(
+            source, str(path), subscriber_names=_subscriber_names(arguments.workspace or path.parent),
+            kind=arguments.context,
+        )
+        found.extend(diagnostics)
+        if not as_json:
+            for item in diagnostics:
+                print(item.format(), file=sys.stderr)
+    errors = sum(item.severity == "error" for item in found)
+    warnings = len(found) - errors
+    if as_json:
+        print(json.dumps([item.as_json() for item in found], indent=2, ensure_ascii=False))
+    else:
+        files = len(arguments.files)
+        print(
+            f"checked {files} file{'s' if files != 1 else ''}: "
+            f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
+            file=sys.stderr,
+        )
+    return 1 if errors or (arguments.strict and warnings) else 0
+
+
+def _subscriber_names(folder: Path) -> set[str] | None:
+    """The attribute names of a workspace's subscriber.json, or None if it has none (or it is unreadable)."""
+    try:
+        workspace = Workspace(folder)
+        if not workspace.is_file("subscriber.json"):
+            return None
+        return set(workspace.subscriber())
+    except (AMPscriptError, OSError, ValueError):
+        return None
 
 
 def _functions(arguments: argparse.Namespace) -> int:

@@ -34,10 +34,11 @@ from importlib import resources
 
 import black
 import libcst as cst
-
+from ampscript.contexts import rejection
 from ampscript.registry import FunctionSpec, all_functions, lookup
 
 from . import nodes as n
+from .diagnostics import Diagnostics
 from .errors import CompileError, SourceFile
 
 # Output() and OutputLine() write only the results of function calls: a
@@ -52,6 +53,16 @@ _OUTPUT_FUNCTIONS = {"output", "outputline"}
 # IsCHTMLBrowser(HTTPRequestHeader("user-agent")) aborts the page even when
 # the header was sent (https://sfmc.guide/engagement/ampscript/functions/ischtmlbrowser/).
 _NO_CALL_ARGUMENT = {"ischtmlbrowser"}
+
+# Argument counts are checked when a call runs (issue 10, observed on live
+# CloudPages; sfmc.guide's gated test pages for Concat, IndexOf, v, GUID,
+# Redirect, RaiseError... render with a wrong-arity call in a branch not
+# taken).  For these functions sfmc.guide observed the opposite, a
+# compile-time failure of the whole page even in a branch that never runs
+# (https://sfmc.guide/engagement/ampscript/functions/httpget/,
+# .../claimrowvalue/, .../encryptsymmetric/, .../decryptsymmetric/), so
+# their counts stay compile errors.
+_ARITY_CHECKED_AT_COMPILE_TIME = {"httpget", "claimrowvalue", "encryptsymmetric", "decryptsymmetric"}
 
 # Signed 64-bit: an integer literal outside it prints and computes as 0, as
 # Marketing Cloud's engineers observed (issue 9).
@@ -97,13 +108,23 @@ def _catalog() -> dict[str, tuple[str, str]]:
     return {name.lower(): (name, category) for name, category in data["functions"].items()}
 
 
-def generate(template: n.Template, problems: list[CompileError] | None = None, *, readable: bool = True) -> str:
+def generate(
+    template: n.Template,
+    problems: list[CompileError] | None = None,
+    *,
+    readable: bool = True,
+    diagnostics: Diagnostics | None = None,
+    kind: str | None = None,
+) -> str:
     """The Python module for a parsed template (black-formatted if `readable`), or raise CompileError.
 
     `problems` already found (by the parser) are reported together with the
-    generator's own.
+    generator's own; calls with the wrong number of arguments, which fail
+    only when they run, go to `diagnostics` as deferred errors.  With a
+    `kind` ("email", "page", "sms"), calls Marketing Cloud rejects in that
+    kind of content are errors (`ampscript.contexts`).
     """
-    code = _Generator(template, problems).module().code
+    code = _Generator(template, problems, diagnostics, kind).module().code
     return format_python(code) if readable else code
 
 
@@ -117,8 +138,15 @@ def _comment_safe(text: str) -> str:
 
 
 class _Generator:
-    def __init__(self, template: n.Template, problems: list[CompileError] | None = None) -> None:
+    def __init__(
+        self,
+        template: n.Template,
+        problems: list[CompileError] | None = None,
+        diagnostics: Diagnostics | None = None,
+        kind: str | None = None,
+    ) -> None:
         self.template = template
+        self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
         self.file = SourceFile(template.filename, template.source)
         self.comment_name = _comment_safe(template.filename.replace("\\", "/").rsplit("/", 1)[-1])
         self.problems: list[CompileError] = list(problems or [])
@@ -128,6 +156,8 @@ class _Generator:
         self.spellings: dict[str, str] = {}
         self.last_marker: tuple[int, int] | None = None
         self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
+        self.kind = kind  # where the script runs ("email", "page", "sms"), for ampscript.contexts; None: anywhere
+        self.call_sites: dict[str, tuple[int, int]] = {}  # function -> where it is first called
 
     # ---- module ------------------------------------------------------------------
 
@@ -143,7 +173,8 @@ class _Generator:
                 cst.WithItem(
                     item=self.call(
                         cst.Attribute(cst.Name("Page"), cst.Name("start")),
-                        [cst.Name("context"), cst.Name("AMPSCRIPT_FILE")],
+                        [cst.Name("context"), cst.Name("AMPSCRIPT_FILE")]
+                        + ([cst.Name("FUNCTION_CALLS")] if self.call_sites else []),
                     ),
                     asname=cst.AsName(name=cst.Name("page")),
                 )
@@ -183,6 +214,15 @@ class _Generator:
             *self.imports(),
             self.simple(self.assign(cst.Name("AMPSCRIPT_FILE"), python_literal(self.template.filename))),
         ]
+        if self.call_sites:
+            # Where each function is first called: Page.start checks them against the context's kind.
+            header.append(self.simple(self.assign(cst.Name("FUNCTION_CALLS"), cst.Dict([
+                cst.DictElement(
+                    python_literal(name),
+                    cst.Tuple([cst.Element(cst.Integer(str(line))), cst.Element(cst.Integer(str(column)))]),
+                )
+                for name, (line, column) in sorted(self.call_sites.items())
+            ]))))
         return cst.Module(body=[*header, render])
 
     def imports(self) -> list[cst.SimpleStatementLine]:
@@ -213,6 +253,28 @@ class _Generator:
             return self.simple(cst.Expr(self.page_write(python_literal(node.value))), marker)
         if isinstance(node, n.InlineExpression):
             return self.simple(cst.Expr(self.page_write(self.expression(node.expression))), marker)
+        if isinstance(node, n.Personalization):
+            value = self.helper("personalization", [python_literal(node.name), python_literal(node.written)])
+            return self.simple(cst.Expr(self.page_write(value)), marker)
+        if isinstance(node, n.SendTimeContent):
+            content = self.helper(
+                "send_time_content", [python_literal(node.url), cst.Name("True" if node.before else "False")]
+            )
+            return self.simple(cst.Expr(self.page_write(content)), marker)
+        if isinstance(node, n.ServerJavaScript):
+            # One error per block; the hint once, on the first.
+            first = not any(problem.code == "AMP005" for problem in self.problems)
+            shown = node.language or "javascript (the default)"
+            self.problem(self.file.error(
+                f"server-side script in language {shown!r} is not supported; ampc compiles AMPscript only",
+                node.span.line, node.span.column, code="AMP005",
+                hint='for AMPscript use <script runat="server" language="ampscript">; '
+                "server-side JavaScript (SSJS) cannot be compiled" if first else None,
+            ))
+            return None
+        if isinstance(node, n.Unevaluated):
+            self.expression(node.expression)  # checked (unknown functions are still errors), never run
+            return None
         if isinstance(node, n.VarDeclaration):
             names = [python_literal(self.variable_name(v)) for v in node.variables]
             return self.simple(cst.Expr(self.call(cst.Attribute(cst.Name("var"), cst.Name("declare")), names)), marker)
@@ -359,7 +421,9 @@ class _Generator:
         spec = self.check_call(node)
         if spec is None:
             return cst.Name("None")  # placeholder; the problems are raised at the end
-        if spec.name.lower() == "iif" and len(node.args) == 3:
+        if not spec.accepts(len(node.args)):
+            return self.wrong_arity(spec, node)
+        if spec.name.lower() == "iif":
             return self.iif(node)
         self.functions_used.add(spec.name)
         arguments = []
@@ -404,24 +468,27 @@ class _Generator:
                 self.expression(argument)
             return None
         found = len(self.problems)
-        if not spec.accepts(len(node.args)):
-            self.problem_at(
-                node,
-                f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
-                f"but {len(node.args)} {'was' if len(node.args) == 1 else 'were'} given",
-            )
+        self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
+        rejected = rejection(self.kind, spec.name)
+        if rejected is not None:
+            message, hint = rejected
+            self.problem(self.file.error(
+                message, node.name_span.line, node.name_span.column, hint=hint, code="AMP016"
+            ))
         for position in sorted(spec.out_params):
             if position < len(node.args) and not isinstance(node.args[position], n.Variable):
                 self.problem_at(
                     node.args[position],
                     f"argument {position + 1} of {spec.name}() receives a result, so it must be a variable, not a value",
                     hint=f"pass a variable such as @result{position + 1}",
+                    code="AMP014",
                 )
         if spec.name.lower() in _NO_CALL_ARGUMENT and node.args and isinstance(node.args[0], n.Call):
             self.problem_at(
                 node.args[0],
                 f"{spec.name}() cannot take a function call as its argument; Marketing Cloud aborts the page",
                 hint=f"set the value into a variable first: set @value = {node.args[0].name}(...)",
+                code="AMP015",
             )
         for argument in node.args:
             if isinstance(argument, n.Call) and argument.name.lower() in _OUTPUT_FUNCTIONS:
@@ -429,16 +496,39 @@ class _Generator:
                     argument,
                     f"{argument.name}() cannot be used inside another function call; Marketing Cloud aborts the page",
                     hint=f"call {argument.name}() on its own, or pass the value: {spec.name}(v(...))",
+                    code="AMP015",
                 )
         ok = len(self.problems) == found
         return spec if ok else None
+
+    def wrong_arity(self, spec: FunctionSpec, node: n.Call) -> cst.BaseExpression:
+        """A call with the wrong number of arguments: an error when (and only if) it runs.
+
+        Marketing Cloud checks argument counts when a call is evaluated: a
+        wrong-arity call in a branch that never runs does not stop the page
+        (issue 10, observed on live CloudPages).  The call's arguments are
+        not evaluated.
+        """
+        given = len(node.args)
+        message = (
+            f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
+            f"but {given} {'was' if given == 1 else 'were'} given"
+        )
+        if spec.name.lower() in _ARITY_CHECKED_AT_COMPILE_TIME:
+            self.problem_at(node, message, code="AMP013")
+            return cst.Name("None")  # placeholder; the problems are raised at the end
+        self.diagnostics.add(self.file.diagnostic("AMP013", message, node.span))
+        for argument in node.args:  # still checked
+            self.expression(argument)
+        line, column = node.span.line, node.span.column
+        return self.helper("wrong_arity", [python_literal(message), cst.Integer(str(line)), cst.Integer(str(column))])
 
     def unknown_function(self, node: n.Call) -> CompileError:
         documented = _catalog().get(node.name.lower())
         line, column = node.name_span.line, node.name_span.column
         rejected = _REJECTED_BY_MARKETING_CLOUD.get(node.name.lower())
         if rejected is not None:
-            return self.file.error(rejected, line, column)
+            return self.file.error(rejected, line, column, code="AMP012")
         if documented is not None:
             name, category = documented
             return self.file.error(
@@ -446,19 +536,20 @@ class _Generator:
                 line,
                 column,
                 hint="run 'ampc functions' to list the supported functions",
+                code="AMP011",
             )
         known = [spec.name for spec in all_functions()] + [name for name, _ in _catalog().values()]
         by_lower = {name.lower(): name for name in known}
         close = difflib.get_close_matches(node.name.lower(), list(by_lower), n=1, cutoff=0.75)
         hint = f"did you mean {by_lower[close[0]]}()?" if close else None
-        return self.file.error(f"unknown function '{node.name}'", line, column, hint=hint)
+        return self.file.error(f"unknown function '{node.name}'", line, column, hint=hint, code="AMP010")
 
     def problem(self, error: CompileError) -> None:
         self.problems.append(error)
 
-    def problem_at(self, node: n.Node | n.Expression, message: str, hint: str | None = None) -> None:
+    def problem_at(self, node: n.Node | n.Expression, message: str, hint: str | None = None, *, code: str) -> None:
         """A problem located at the start of `node`."""
-        self.problem(self.file.error(message, node.span.line, node.span.column, hint=hint))
+        self.problem(self.file.error(message, node.span.line, node.span.column, hint=hint, code=code))
 
     # ---- small builders ------------------------------------------------------------
 

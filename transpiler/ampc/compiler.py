@@ -10,17 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from ampscript import Context
+from ampscript.contexts import check_kind
 from ampscript.errors import AMPscriptError
 from ampscript.values import clean_text
 
 from .codegen import generate
-from .errors import CompileError, SourceFile
 from .declarations import check_declarations
+from .diagnostics import Diagnostics
+from .errors import CompileError, SourceFile
 from .nesting import check_nesting
 from .parser import parse
 
 
-def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool = True) -> str:
+def compile_source(
+    source: str,
+    filename: str = "<ampscript>",
+    *,
+    readable: bool = True,
+    diagnostics: Diagnostics | None = None,
+    kind: str | None = None,
+) -> str:
     """Compile AMPscript source into the source of a Python module.
 
     The passes: parse (syntax and structure), check (nesting depth, ``var``
@@ -32,6 +41,11 @@ def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool
     (`render`, ``ampc run``/``serve``, content rendered at run time) skips
     it: black costs far more than the rest of compiling, and the module
     behaves the same either way.
+
+    What does not stop compilation goes to `diagnostics` when one is given:
+    calls with the wrong number of arguments, which fail only if they run
+    (see `ampc.diagnostics`).  `kind` ("email", "page", "sms") makes calls
+    Marketing Cloud rejects in that kind of content errors.
     """
     problems: list[CompileError] = []
     source = clean_text(source)  # a lone surrogate (only Python strings hold them) becomes U+FFFD
@@ -40,13 +54,13 @@ def compile_source(source: str, filename: str = "<ampscript>", *, readable: bool
         if not check_nesting(template, problems):
             raise CompileError.collect(problems)
         check_declarations(template, problems)
-        return generate(template, problems, readable=readable)
+        return generate(template, problems, readable=readable, diagnostics=diagnostics, kind=check_kind(kind))
     except RecursionError:
         # The nesting check keeps the recursive passes far from Python's
         # limit; this is the last line of defence, not the plan.
         raise SourceFile(filename, source).error(
             "the script is nested too deeply to compile", 1, 1,
-            hint="split deeply nested code into content blocks or intermediate variables",
+            hint="split deeply nested code into content blocks or intermediate variables", code="AMP003",
         ) from None
 
 

@@ -47,6 +47,7 @@ def check_declarations(template: n.Template, problems: list[CompileError]) -> No
                             variable.span.line,
                             variable.span.column,
                             hint="AMPscript has no block scope: declare every variable once, before the 'if'",
+                            code="AMP004",
                         )
                     )
                 declared.setdefault(key, variable.span.line)

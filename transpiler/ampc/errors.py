@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ampscript.errors import AMPscriptError
 
+from .diagnostics import Diagnostic
+
 
 class CompileError(AMPscriptError):
     """One problem found while compiling.
@@ -12,9 +14,16 @@ class CompileError(AMPscriptError):
     that `ampc check` can report them all; `str()` shows them all.
     """
 
-    def __init__(self, message: str, **location) -> None:
+    def __init__(self, message: str, *, code: str = "AMP001", **location) -> None:
         super().__init__(message, **location)
+        self.code = code  # see ampc.diagnostics.CODES
         self.problems: list[CompileError] = [self]
+
+    def as_diagnostic(self) -> Diagnostic:
+        return Diagnostic(
+            self.code, self.message, self.filename or "<ampscript>", self.line, self.column,
+            self.source_line, self.hint,
+        )
 
     @classmethod
     def collect(cls, problems: list[CompileError]) -> CompileError:
@@ -36,17 +45,35 @@ class SourceFile:
         # also split on form feeds and other separators and shift line numbers).
         self._lines = text.split("\n")
 
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based (line, column) of an offset into the text."""
+        line = self.text.count("\n", 0, offset) + 1
+        start = self.text.rfind("\n", 0, offset) + 1
+        return line, offset - start + 1
+
     def line(self, number: int) -> str:
         if 1 <= number <= len(self._lines):
             return self._lines[number - 1]
         return ""
 
-    def error(self, message: str, line: int, column: int | None, hint: str | None = None) -> CompileError:
+    def error(
+        self, message: str, line: int, column: int | None, hint: str | None = None, *, code: str = "AMP001"
+    ) -> CompileError:
         return CompileError(
             message,
+            code=code,
             filename=self.name,
             line=line,
             column=column,
             source_line=self.line(line),
             hint=hint,
+        )
+
+    def diagnostic(
+        self, code: str, message: str, span, hint: str | None = None
+    ) -> Diagnostic:
+        """A warning or deferred error at `span` (an `ampc.nodes.Span`)."""
+        return Diagnostic(
+            code, message, self.name, span.line, span.column, self.line(span.line), hint,
+            span.end_line, span.end_column,
         )

@@ -49,6 +49,7 @@ def check_nesting(template: n.Template, problems: list[CompileError]) -> bool:
                             f"'{keyword}' blocks are nested more than {MAX_BLOCK_DEPTH} deep here",
                             statement.span.line,
                             statement.span.column,
+                            code="AMP003",
                             hint="move the inner part into a content block, or combine conditions with 'and'",
                         )
                     )
@@ -73,6 +74,8 @@ def _expressions_of(statement: n.Node) -> list[n.Expression]:
         return [statement.value]
     if isinstance(statement, n.CallStatement):
         return [statement.call]
+    if isinstance(statement, n.Unevaluated):
+        return [statement.expression]
     if isinstance(statement, n.If):
         return [branch.condition for branch in statement.branches]
     if isinstance(statement, n.For):
@@ -93,6 +96,7 @@ def _check_expression(root: n.Expression, file: SourceFile, problems: list[Compi
                     f"expressions are nested more than {MAX_EXPRESSION_DEPTH} deep here",
                     expression.span.line,
                     expression.span.column,
+                    code="AMP003",
                     hint="compute the inner part first: set @part = ... and use @part",
                 )
             )

@@ -121,6 +121,46 @@ class InlineExpression:
 
 
 @dataclass
+class Personalization:
+    """`%%Name%%` in text: the attribute's value, or the text unchanged when there is no such attribute."""
+
+    name: str
+    written: str  # the whole `%%Name%%`, printed when the attribute does not exist
+    span: Span
+
+
+@dataclass
+class SendTimeContent:
+    """Content syndication, `%%httpget "URL"%%` or `%%before; httpget "URL"%%`: the body fetched from URL."""
+
+    url: str
+    before: bool  # `before;`: the fetched content is rendered as AMPscript content
+    span: Span
+
+
+@dataclass
+class ServerJavaScript:
+    """A `<script runat="server">` block in a language other than AMPscript (SSJS): unsupported."""
+
+    language: str  # as the tag says; "" when it says none (JavaScript, the default)
+    span: Span
+
+
+@dataclass
+class Unevaluated:
+    """A statement Marketing Cloud parses but does not evaluate.
+
+    A bare expression (`@a`, `5<5`) or an assignment without `set`
+    (`@a = 1`): nothing runs, `@a` keeps its value.  Kept in the AST so that
+    `ampc check` can warn about it.
+    """
+
+    expression: Expression
+    target: Variable | None  # the variable of `@a = ...`; None for a bare expression
+    span: Span
+
+
+@dataclass
 class VarDeclaration:
     variables: list[Variable]
     span: Span
@@ -165,7 +205,10 @@ class For:
     span: Span
 
 
-Node = Union[Text, InlineExpression, VarDeclaration, Assignment, CallStatement, If, For]
+Node = Union[
+    Text, InlineExpression, Personalization, SendTimeContent, ServerJavaScript, Unevaluated,
+    VarDeclaration, Assignment, CallStatement, If, For,
+]
 
 
 @dataclass

@@ -23,8 +23,8 @@ from functools import cache
 from importlib import resources
 
 from lark import Lark, Token, Tree, v_args
-from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.visitors import Transformer_NonRecursive
 
 from . import nodes as n
 from .errors import CompileError, SourceFile
@@ -46,12 +46,21 @@ def _lark() -> Lark:
 def parse(source: str, filename: str = "<ampscript>", problems: list[CompileError] | None = None) -> n.Template:
     """Parse a whole AMPscript file into a `Template`, or raise `CompileError`.
 
-    A syntax error stops parsing at once.  Structural errors (`next` without
-    `for`, an `if` never closed) are appended to `problems` when a list is
-    given, and parsing goes on so that later checks can report theirs too.
+    Without a `problems` list, the first syntax error is raised at once.
+    With one, every problem goes into it and parsing goes on: after a syntax
+    error the parser resumes at the next statement or block
+    (`_recovering_parse`), and structural errors (`next` without `for`, an
+    `if` never closed) are recorded too, so that `ampc check` reports them
+    all, along with what the later passes find.
     """
     file = SourceFile(filename, source)
-    tree = _parse_tree(file)
+    if problems is None:
+        tree = _parse_tree(file)
+    else:
+        tree, syntax_errors = _recovering_parse(file)
+        problems.extend(syntax_errors)
+        if tree is None:
+            return n.Template(body=[], filename=filename, source=source)
     chunks = _ToChunks(file).transform(tree)
     found: list[CompileError] = []
     body = _Nester(file, found).nest(chunks)
@@ -64,23 +73,139 @@ def parse(source: str, filename: str = "<ampscript>", problems: list[CompileErro
 
 # ---- Step 1: Lark, with errors translated into AMPscript terms -----------------
 
+_STATEMENT_KEYWORDS = {"VAR", "SET", "IF", "ELSEIF", "ELSE", "ENDIF", "FOR", "NEXT"}
+
+# At most this many syntax errors are reported for one file; past it, the
+# rest of the file is not parsed (each recovery re-parses the file).
+MAX_SYNTAX_ERRORS = 50
+
+
+class _SyntaxFailure(Exception):
+    """A syntax error, with what recovery needs: where it is and the statement it broke."""
+
+    def __init__(self, error: CompileError, position: int | None, opener: Token | None, statement: int) -> None:
+        self.error = error
+        self.position = position  # offset of the offending token; None at the end of the file
+        self.opener = opener  # the innermost unclosed %%[, %%= or <script>, if any
+        self.statement = statement  # offset where the broken statement starts
+
 
 def _parse_tree(file: SourceFile) -> Tree:
-    interactive = _lark().parse_interactive(file.text)
+    try:
+        return _attempt(file, file.text)
+    except _SyntaxFailure as failure:
+        raise failure.error from None
+
+
+def _attempt(file: SourceFile, text: str) -> Tree:
+    """Parse `text` (the file's text, maybe with broken statements blanked out)."""
+    interactive = _lark().parse_interactive(text)
     openers: list[Token] = []  # unclosed %%[ / %%= / <script> tokens
     last: Token | None = None
+    statement = 0  # where the statement being parsed starts
+
+    def taken(token: Token) -> None:
+        nonlocal statement
+        if token.type in ("BLOCK_OPEN", "INLINE_OPEN", "SCRIPT_OPEN"):
+            openers.append(token)
+            statement = token.end_pos
+        elif token.type in ("BLOCK_CLOSE", "INLINE_CLOSE", "SCRIPT_CLOSE") and openers:
+            openers.pop()
+        elif token.type in _STATEMENT_KEYWORDS:
+            statement = token.start_pos
+
     try:
+        # iter_parse yields each token before feeding it to the parser, so a
+        # token is accounted for once the next one arrives: the one that
+        # fails never is.
         for token in interactive.iter_parse():
+            if last is not None:
+                taken(last)
             last = token
-            if token.type in ("BLOCK_OPEN", "INLINE_OPEN", "SCRIPT_OPEN"):
-                if token.type == "SCRIPT_OPEN":
-                    _check_script_language(file, token)
-                openers.append(token)
-            elif token.type in ("BLOCK_CLOSE", "INLINE_CLOSE", "SCRIPT_CLOSE") and openers:
-                openers.pop()
+        if last is not None:
+            taken(last)
         return interactive.feed_eof(last)
     except UnexpectedInput as error:
-        raise _syntax_error(file, error, openers, _acceptable(interactive)) from None
+        shown = SourceFile(file.name, text)
+        problem = _syntax_error(shown, error, openers, _acceptable(interactive))
+        problem.source_line = file.line(problem.line) if problem.line is not None else None
+        if isinstance(error, UnexpectedToken):
+            position = None if error.token.type == "$END" else error.token.start_pos
+        else:
+            position = error.pos_in_stream
+        raise _SyntaxFailure(problem, position, openers[-1] if openers else None, statement) from None
+
+
+def _recovering_parse(file: SourceFile) -> tuple[Tree | None, list[CompileError]]:
+    """Parse, resuming after each syntax error; returns the tree (None if hopeless) and the errors.
+
+    The broken statement is blanked out (spaces; line breaks kept, so every
+    position stays where it was) from its start up to the next statement
+    keyword or the end of its block, and the file is parsed again.  A broken
+    `if`/`elseif`/`for` is replaced by a placeholder of the same kind, so
+    that its `endif`/`next` still match and raise no errors of their own.
+    """
+    text, errors, seen = file.text, [], set()
+    for _ in range(4 * MAX_SYNTAX_ERRORS):  # each round blanks more of the text, so this ends anyway
+        try:
+            return _attempt(file, text), errors
+        except _SyntaxFailure as failure:
+            where = (failure.error.line, failure.error.column)
+            if where not in seen:  # blanking a statement before an error can leave that error in place
+                seen.add(where)
+                errors.append(failure.error)
+                if len(errors) == MAX_SYNTAX_ERRORS:
+                    break
+            repaired = _blank_broken_statement(text, failure)
+            if repaired is None or repaired == text:
+                return None, errors
+            text = repaired
+    return None, errors
+
+
+_BOUNDARY = re.compile(
+    r"\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|/\*[\s\S]*?\*/"  # strings and comments are skipped
+    r"|(?P<stop>(?<![\w@])(?:var|set|if|elseif|else|endif|for|next)(?![\w@])|\]%%|=%%|</script)",
+    re.IGNORECASE | re.ASCII,
+)
+_PLACEHOLDERS = {"if": "if 1 then", "elseif": "elseif 1 then", "for": "for @_=1 to 1 do"}
+
+
+def _blank_broken_statement(text: str, failure: _SyntaxFailure) -> str | None:
+    position = failure.position
+    if position is None:
+        return None  # the end of the file: nothing left to resume at
+    if failure.opener is None:
+        # In text (e.g. a malformed %%httpget): blank the one character.
+        return text[:position] + _blank(text[position]) + text[position + 1:]
+    # From the broken statement's start to the next statement keyword (a
+    # keyword where an expression was expected is lexed as a name, so the
+    # next statement may start before the error) or the block's end.
+    start = failure.statement
+    stop = len(text)
+    for match in _BOUNDARY.finditer(text, start):
+        if match.group("stop") is not None and match.start() > start:
+            stop = match.start()
+            break
+    if failure.opener.type == "INLINE_OPEN":
+        # An inline expression has one expression: drop the whole %%= =%%.
+        start = failure.opener.start_pos
+        if text.startswith("=%%", stop):
+            stop += 3
+    if stop <= start:
+        stop = min(position + 1, len(text))
+    blanked = _blank(text[start:stop])
+    keyword = re.match(r"\s*(if|elseif|for)(?![\w@])", text[start:stop], re.IGNORECASE | re.ASCII)
+    if keyword is not None:
+        placeholder = _PLACEHOLDERS[keyword.group(1).lower()]
+        if len(placeholder) <= len(blanked) and "\n" not in blanked[: len(placeholder)]:
+            blanked = placeholder + blanked[len(placeholder):]
+    return text[:start] + blanked + text[stop:]
+
+
+def _blank(text: str) -> str:
+    """The same text as spaces, keeping its line breaks (so positions do not move)."""
+    return "".join(char if char == "\n" else " " for char in text)
 
 
 def _acceptable(interactive) -> set[str] | None:
@@ -94,23 +219,6 @@ def _acceptable(interactive) -> set[str] | None:
         return set(interactive.accepts())
     except Exception:  # noqa: BLE001 (a better message is not worth a crash)
         return None
-
-
-_LANGUAGE = re.compile(r"""\blanguage\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-
-
-def _check_script_language(file: SourceFile, token: Token) -> None:
-    match = _LANGUAGE.search(token.value)
-    language = next((g for g in match.groups() if g is not None), "") if match else ""
-    if language.strip().lower() != "ampscript":
-        shown = language or "javascript (the default)"
-        raise file.error(
-            f"server-side script in language {shown!r} is not supported; ampc compiles AMPscript only",
-            token.line,
-            token.column,
-            hint='for AMPscript use <script runat="server" language="ampscript">; '
-            "server-side JavaScript (SSJS) cannot be compiled",
-        )
 
 
 _TOKEN_NAMES = {
@@ -151,9 +259,12 @@ def _syntax_error(
     expected = acceptable if acceptable is not None else set(error.expected)
     if token.type == "$END":
         return _unexpected_end(file, openers)
-    if token.type == "TEXT" or (token.type == "BLOCK_CLOSE" and "TEXT" in expected):
-        # TEXT: nothing in code matched here; Lark fell back to the template lexer.
-        # BLOCK_CLOSE where text is expected: a stray ']%%'.
+    if token.type == "TEXT":
+        # Nothing in code matched here; Lark fell back to the template lexer,
+        # whose text also takes a block's closer.
+        closer = _closer_at(file.text, token.start_pos)
+        if closer is not None and "STRING" in expected:
+            return file.error(f"expected a value before {closer!r}", token.line, token.column)
         return _unexpected_character(file, token.line, token.column, token.start_pos, expected)
     line, column = token.line, token.column
     shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
@@ -178,6 +289,16 @@ def _syntax_error(
         return file.error(f"expected a value before {shown!r}", line, column)
     wanted = ", ".join(sorted({_describe(t) for t in expected if not t.startswith("__")}))
     return file.error(f"unexpected {shown!r}; expected {wanted}", line, column)
+
+
+def _closer_at(text: str, pos: int) -> str | None:
+    """The block closer (']%%', '=%%', '</script>') that starts at `pos`, if any."""
+    for closer in ("]%%", "=%%"):
+        if text.startswith(closer, pos):
+            return closer
+    if text[pos:pos + 8].lower() == "</script":
+        return "</script>"
+    return None
 
 
 def _code_token_at(text: str, pos: int) -> str | None:
@@ -294,6 +415,13 @@ def _join(first: n.Span, last: n.Span) -> n.Span:
     return n.Span(first.line, first.column, last.end_line, last.end_column, first.start, last.end)
 
 
+_LANGUAGE = re.compile(r"""\blanguage\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+_SEND_TIME_CONTENT = re.compile(
+    r'%%\s*(?P<before>before\s*;\s*)?httpget\s+(?:\d+\s+)?"(?P<url>[^"]*)"\s*%%', re.IGNORECASE | re.ASCII
+)
+
+
 def _unquote(literal: str) -> str:
     quote = literal[0]
     return literal[1:-1].replace(quote * 2, quote)
@@ -328,15 +456,28 @@ class _ToChunks(Transformer_NonRecursive):
 
     def personalization(self, meta, children):
         (token,) = children
-        span = _span_of(token)
-        return n.InlineExpression(n.Attribute(token.value[2:-2], span), span)
+        return n.Personalization(token.value[2:-2], token.value, _span_of(token))
+
+    def send_time_content(self, meta, children):
+        (token,) = children
+        match = _SEND_TIME_CONTENT.fullmatch(token.value)
+        return n.SendTimeContent(match.group("url"), match.group("before") is not None, _span_of(token))
+
+    def layout_tag(self, meta, children):
+        return []  # Content Builder layout markup: removed (a slot's or block's content stays)
+
+    def server_javascript(self, meta, children):
+        (token,) = children
+        match = _LANGUAGE.search(token.value[: token.value.index(">")])
+        language = next((g for g in match.groups() if g is not None), "") if match else ""
+        return n.ServerJavaScript(language, _span_of(token))
 
     def inline(self, meta, children):
         _, expression, _ = children
         return n.InlineExpression(expression, self._span(meta))
 
     def block(self, meta, children):
-        return list(children[1:-1])
+        return [child for child in children[1:-1] if child is not None]
 
     script = block
 
@@ -347,6 +488,19 @@ class _ToChunks(Transformer_NonRecursive):
     def set_stmt(self, meta, children):
         _, target, value = children
         return n.Assignment(target, value, self._span(meta))
+
+    def bare_assignment(self, meta, children):
+        target, value = children
+        return n.Unevaluated(value, target, self._span(meta))
+
+    def expression_stmt(self, meta, children):
+        (expression,) = children
+        if isinstance(expression, n.Call):
+            return n.CallStatement(expression, expression.span)
+        return n.Unevaluated(expression, None, self._span(meta))
+
+    def separator(self, meta, children):
+        return None
 
     def if_open(self, meta, children):
         return _IfOpen(children[1], self._span(meta))
@@ -366,10 +520,6 @@ class _ToChunks(Transformer_NonRecursive):
 
     def next_marker(self, meta, children):
         return _Next(children[1] if len(children) > 1 else None, self._span(meta))
-
-    def call_stmt(self, meta, children):
-        (call,) = children
-        return n.CallStatement(call, call.span)
 
     # expressions
     def or_expr(self, meta, children):
@@ -533,4 +683,4 @@ class _Nester:
         stack.pop()
 
     def _error(self, message: str, span: n.Span, hint: str | None = None) -> CompileError:
-        return self.file.error(message, span.line, span.column, hint=hint)
+        return self.file.error(message, span.line, span.column, hint=hint, code="AMP002")

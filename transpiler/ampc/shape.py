@@ -7,9 +7,13 @@ that structure as a checkable rule, for the tests and the fuzzer
 
 * a docstring, ``from`` imports of the runtime only (``decimal``,
   ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``), the
-  ``AMPSCRIPT_FILE`` constant and one function, ``render(context)``;
+  ``AMPSCRIPT_FILE`` constant, an optional ``FUNCTION_CALLS`` constant (a
+  dict of function names, as string literals, to (line, column) integer
+  pairs) and one
+  function, ``render(context)``;
 * ``render`` has a docstring, one ``with Page.start(context, AMPSCRIPT_FILE)
-  as page:`` block and ``return page.output``;
+  as page:`` block (``FUNCTION_CALLS`` as a third argument when the module
+  has it) and ``return page.output``;
 * inside it, no definitions, imports, lambdas or globals; names are the
   imported ones, a few fixed locals and the compiler's own flags
   (``elseif_pending_N``); attributes are ``page.*``, ``var.*`` and
@@ -45,6 +49,9 @@ def check_module_shape(python_source: str, filename: str) -> None:
     tree = ast.parse(python_source)
     _require(len(tree.body) >= 4, "the module has too few statements")
     docstring, *imports, assignment, function = tree.body
+    calls = None
+    if len(imports) >= 2 and isinstance(assignment, ast.Assign) and _is_name(assignment, "FUNCTION_CALLS"):
+        *imports, assignment, calls = imports + [assignment]
 
     _require(isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant), "no module docstring")
     _require(
@@ -70,6 +77,9 @@ def check_module_shape(python_source: str, filename: str) -> None:
         "AMPSCRIPT_FILE is not the file name",
     )
 
+    if calls is not None:
+        _check_function_calls(calls)
+
     _require(isinstance(function, ast.FunctionDef) and function.name == "render", "no render function")
     _require(not function.decorator_list, "render is decorated")
     arguments = function.args
@@ -85,12 +95,11 @@ def check_module_shape(python_source: str, filename: str) -> None:
         "render's docstring is not ampc's",
     )
     _require(isinstance(with_page, ast.With), "no with block")
-    _require(
-        ast.unparse(with_page.items[0]) == "Page.start(context, AMPSCRIPT_FILE) as page", "not Page.start"
-    )
+    expected_start = "Page.start(context, AMPSCRIPT_FILE" + (", FUNCTION_CALLS" if calls is not None else "")
+    _require(ast.unparse(with_page.items[0]) == expected_start + ") as page", "not Page.start")
     _require(ast.unparse(returned) == "return page.output", "render does not return page.output")
 
-    names = imported | LOCAL_NAMES
+    names = imported | LOCAL_NAMES | ({"FUNCTION_CALLS"} if calls is not None else set())
     for node in (node for statement in function.body for node in ast.walk(statement)):
         _require(not isinstance(node, _FORBIDDEN), f"forbidden statement: {ast.dump(node)[:200]}")
         if isinstance(node, ast.Name):
@@ -113,3 +122,23 @@ def check_module_shape(python_source: str, filename: str) -> None:
                         and target.value.id == "var")
                 )
                 _require(ok, f"assigns to {ast.unparse(target)!r}")
+
+
+def _is_name(assignment: ast.Assign, name: str) -> bool:
+    return [ast.dump(t) for t in assignment.targets] == [ast.dump(ast.Name(name, ast.Store()))]
+
+
+def _check_function_calls(assignment: ast.Assign) -> None:
+    """``FUNCTION_CALLS = {"Name": (line, column), ...}``: string keys (data, never names), integer positions."""
+    value = assignment.value
+    _require(isinstance(value, ast.Dict), "FUNCTION_CALLS is not a dict")
+    for key, position in zip(value.keys, value.values):
+        _require(
+            isinstance(key, ast.Constant) and isinstance(key.value, str),
+            "a FUNCTION_CALLS key is not a string literal",
+        )
+        _require(
+            isinstance(position, ast.Tuple) and len(position.elts) == 2
+            and all(isinstance(e, ast.Constant) and type(e.value) is int for e in position.elts),
+            "a FUNCTION_CALLS position is not two integers",
+        )

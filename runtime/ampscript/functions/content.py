@@ -34,6 +34,7 @@ from ..variables import Ref
 from .content_data import BeginImpressionRegion
 
 __all__ = [
+    "BeginAssetBlock",
     "ContentArea",
     "ContentAreaByName",
     "ContentBlockByID",
@@ -41,6 +42,7 @@ __all__ = [
     "ContentBlockByName",
     "ContentImageByID",
     "ContentImageByKey",
+    "EndAssetBlock",
     "Image",
     "TreatAsContent",
     "TreatAsContentArea",
@@ -403,3 +405,22 @@ def ContentImageByID(image_external_id: params.Text, default_image_external_id: 
 def Image(image_external_key: params.Text, default_image_external_key: params.Text = "") -> str:
     """An ``<img>`` tag for the Portfolio image with this external key (or the default one)."""
     return _image("Image", "key", ContentStore.image_by_key, image_external_key, default_image_external_key)
+
+
+@ampscript_function("Content")
+def BeginAssetBlock(name: params.Text = "", *settings: params.Value) -> str:
+    """Content Builder's marker for where an asset block starts: it prints nothing.
+
+    Content Builder writes ``%%=BeginAssetBlock("name")=%%`` ...
+    ``%%=EndAssetBlock()=%%`` around the blocks of a template-based email;
+    Marketing Cloud renders the content between them and nothing for the
+    markers (issue 10).  The arguments are accepted as Content Builder
+    writes them and have no effect on the output.
+    """
+    return ""
+
+
+@ampscript_function("Content")
+def EndAssetBlock(*settings: params.Value) -> str:
+    """Content Builder's marker for where an asset block ends: it prints nothing (see BeginAssetBlock)."""
+    return ""

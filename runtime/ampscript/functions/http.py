@@ -305,3 +305,39 @@ def HTTPPostWithRetry(
     return _finish(
         "HTTPPostWithRetry", address, reply, problem, raise_on_error, response, response_rowset, hint
     )
+
+
+# ---- Content syndication: %%httpget "URL"%% and %%before; httpget "URL"%% --------------
+
+_URL_ATTRIBUTE = re.compile(r"\[([^\]\r\n]+)\]")
+
+
+def syndicated_content(url: str, before: bool) -> str:
+    """The body at `url`, for the send-time content retrieval strings.
+
+    Email Studio's content syndication: ``%%httpget "URL"%%`` inserts what
+    the URL returns for each subscriber; ``%%before; httpget "URL"%%``
+    fetches it before the email is built, so personalization strings and
+    AMPscript in the fetched content run as part of the email.  A
+    ``[Attribute]`` in the URL is replaced with the subscriber's value
+    (https://help.salesforce.com/s/articleView?id=mktg.mc_es_content_syndication_in_api.htm).
+    The request goes through the same allow-list, limits and errors as
+    HTTPGet(); a fetch that is not allowed or fails stops the render (as
+    HTTPGet() without continue-on-error).  Choice: values put into the URL
+    are inserted as they are, not URL-encoded (the page says "substitutes").
+    """
+    context = current_context()
+    address = _URL_ATTRIBUTE.sub(lambda match: str(context.attribute(match.group(1))), url).strip()
+    if not address:
+        raise ScriptError("httpget needs a URL", hint='write %%httpget "https://..."%%')
+    try:
+        reply = http_client.send("GET", address, _settings(), "httpget")
+    except RequestFailed as error:
+        raise _failure("httpget", address, str(error), error.hint) from None
+    if not reply.ok:
+        raise _failure("httpget", address, _status_detail(reply))
+    if not before or not reply.body:
+        return reply.body
+    from .content import render_content
+
+    return render_content(reply.body, address, "httpget")
