@@ -275,3 +275,22 @@ def test_context_kind_applies_to_content_rendered_at_run_time():
 def test_unknown_context_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown context kind 'mail'; expected one of: email, page, sms"):
         Context(kind="mail")
+
+
+@pytest.mark.parametrize(
+    "source, message, hint",
+    [
+        ("a %%httpget foo%%", "malformed content syndication string: the URL must be in double quotes",
+         'write %%httpget "https://..."%%'),
+        ("a %%before; httpget%%", "malformed content syndication string",
+         'write %%httpget "https://..."%% or %%before; httpget "https://..."%%'),
+        ("a {{.data}}x", "'{{.data}}' is never closed", "close it with {{/data}}"),
+        ("a {{.slot x", "malformed Content Builder layout tag",
+         "write {{.slot name}}...{{/slot}} or {{.block name type}}...{{/block}}"),
+    ],
+)
+def test_malformed_markup_is_a_located_error(source, message, hint):
+    with pytest.raises(ampc.CompileError) as raised:
+        ampc.compile_source(source, "m.amp")
+    error = raised.value
+    assert (error.line, error.column, error.message, error.hint) == (1, 3, message, hint)

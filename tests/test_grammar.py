@@ -601,3 +601,9 @@ def test_unicode_lookalike_script_tag_is_text():
     # Python's case-insensitive matching would take the long s (ſ) for "s".
     text = "<ſcript runat=server>x</ſcript>"
     assert render(text) == text
+
+
+def test_the_parser_stays_lalr():
+    """Issue 10 widened the grammar; it must still be LALR with the contextual lexer (no Earley fallback)."""
+    options = ampc.parser._lark().options
+    assert (options.parser, options.lexer) == ("lalr", "contextual")

@@ -105,6 +105,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, "Café Zoë".encode("iso-8859-1"), "text/plain; charset=ISO-8859-1")
         elif path == "/no-charset":
             self._answer(200, "Café – naïve".encode("cp1252"), "text/plain")
+        elif path == "/syndicated":
+            self._answer(200, b'Hi %%FirstName%% %%=Uppercase("x")=%%')
+        elif path.startswith("/who?"):
+            self._answer(200, path.encode())
         elif path == "/utf8":
             self._answer(200, "Zürich ✓ 東京".encode("utf-8"), "text/html; charset=utf-8")
         else:
@@ -485,3 +489,37 @@ def test_registered_arities():
     )
     assert (lookup("HTTPPost2").min_args, lookup("HTTPPost2").out_params) == (6, {4, 5})
     assert (lookup("HTTPPostWithRetry").min_args, lookup("HTTPPostWithRetry").out_params) == (3, {6, 7})
+
+
+# ---- content syndication: %%httpget "URL"%% and %%before; httpget "URL"%% (issue 10) ----------
+
+
+def test_httpget_string_inserts_the_body_as_it_is(ws, base):
+    source = f'<p>%%httpget "{base}/syndicated"%%</p>'
+    assert ampc.render(source, context=Context(workspace=ws, subscriber={"FirstName": "Ana"})) == (
+        '<p>Hi %%FirstName%% %%=Uppercase("x")=%%</p>'
+    )
+
+
+def test_before_httpget_renders_the_fetched_content(ws, base):
+    source = f'<p>%%before; httpget "{base}/syndicated"%%</p>|%%BEFORE;HTTPGET\n"{base}/syndicated"%%'
+    assert ampc.render(source, context=Context(workspace=ws, subscriber={"FirstName": "Ana"})) == (
+        "<p>Hi Ana X</p>|Hi Ana X"
+    )
+
+
+def test_httpget_url_takes_the_subscribers_attributes(ws, base, server):
+    source = f'%%httpget "{base}/who?id=[Email Address]&n=[n]"%%'
+    context = Context(workspace=ws, subscriber={"Email Address": "ana@example.com", "n": 7})
+    assert ampc.render(source, context=context) == "/who?id=ana@example.com&n=7"
+
+
+def test_httpget_error_status_is_a_located_error(ws, base):
+    with pytest.raises(ScriptError) as raised:
+        ampc.render(f'line\n  %%httpget "{base}/status/404"%%', context=Context(workspace=ws), filename="s.amp")
+    assert str(raised.value).startswith(f"s.amp:2:3: error: httpget() failed for '{base}/status/404': ")
+
+
+def test_httpget_needs_the_host_allowed(tmp_path, base):
+    with pytest.raises(ScriptError, match="not in the workspace's HTTP allow-list"):
+        ampc.render(f'%%httpget "{base}/syndicated"%%', context=Context(workspace=tmp_path))

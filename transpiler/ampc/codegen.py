@@ -254,6 +254,12 @@ class _Generator:
         if isinstance(node, n.InlineExpression):
             return self.simple(cst.Expr(self.page_write(self.expression(node.expression))), marker)
         if isinstance(node, n.Personalization):
+            if node.name.lower().startswith("httpget "):
+                self.problem_at(
+                    node, "malformed content syndication string: the URL must be in double quotes",
+                    hint='write %%httpget "https://..."%%', code="AMP001",
+                )
+                return None
             value = self.helper("personalization", [python_literal(node.name), python_literal(node.written)])
             return self.simple(cst.Expr(self.page_write(value)), marker)
         if isinstance(node, n.SendTimeContent):

@@ -189,7 +189,10 @@ class _Linter:
                     hint=f"wrap the value in v(): {name}(v(...))",
                 )
             elif not call.args and name.lower() == "output":
-                self.warn("AMP105", "Output() with no argument prints nothing", call.span)
+                self.warn(
+                    "AMP105", "Output() with no argument prints nothing", call.span,
+                    hint="remove it, or give it a value: Output(v(@name))",
+                )
 
     def self_comparison(self, comparison: n.Comparison) -> None:
         left, right = _shape(comparison.left), _shape(comparison.right)

@@ -325,6 +325,18 @@ def _unexpected_character(file: SourceFile, line: int, column: int, pos: int, al
         )
     if file.text.startswith("/*", pos):
         return file.error("unterminated comment", line, column, hint="close the comment with */")
+    if _SYNDICATION_START.match(file.text, pos):
+        return file.error(
+            "malformed content syndication string", line, column,
+            hint='write %%httpget "https://..."%% or %%before; httpget "https://..."%%',
+        )
+    if file.text.startswith("{{.data", pos):
+        return file.error("'{{.data}}' is never closed", line, column, hint="close it with {{/data}}")
+    if file.text.startswith(("{{.slot", "{{.block", "{{/"), pos):
+        return file.error(
+            "malformed Content Builder layout tag", line, column,
+            hint="write {{.slot name}}...{{/slot}} or {{.block name type}}...{{/block}}",
+        )
     shown = word if word is None or len(word) <= 30 else word[:27] + "..."
     if word is not None and "SET" in allowed:
         return file.error(
@@ -416,6 +428,8 @@ def _join(first: n.Span, last: n.Span) -> n.Span:
 
 
 _LANGUAGE = re.compile(r"""\blanguage\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+_SYNDICATION_START = re.compile(r"%%\s*(?:before\s*;|httpget\b)", re.IGNORECASE | re.ASCII)
 
 _SEND_TIME_CONTENT = re.compile(
     r'%%\s*(?P<before>before\s*;\s*)?httpget\s+(?:\d+\s+)?"(?P<url>[^"]*)"\s*%%', re.IGNORECASE | re.ASCII
