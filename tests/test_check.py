@@ -294,3 +294,11 @@ def test_malformed_markup_is_a_located_error(source, message, hint):
         ampc.compile_source(source, "m.amp")
     error = raised.value
     assert (error.line, error.column, error.message, error.hint) == (1, 3, message, hint)
+
+
+@pytest.mark.parametrize("sample", sorted((ROOT / "samples").glob("*/*.amp")), ids=lambda path: path.name)
+def test_the_samples_check_clean(sample):
+    names = None
+    if (sample.parent / "subscriber.json").is_file():
+        names = set(json.loads((sample.parent / "subscriber.json").read_text(encoding="utf-8")))
+    assert [d.format() for d in check_source(sample.read_text(encoding="utf-8"), sample.name, subscriber_names=names)] == []
