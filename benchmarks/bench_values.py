@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from revisions import ROOT, checkout, median_pair
 
 SCRIPT = """%%[ set @count = 0 set @total = 0 for @i = 1 to 20 do
   if @i == 10 then set @count = Add(@count, 1) endif
@@ -82,11 +80,6 @@ def _render_time(tree: Path, renders: int) -> float:
     return _per_call(lambda: module.render(context), renders)
 
 
-def _median_pair(first, second, rounds: int) -> tuple[float, float]:
-    samples = [(first(), second()) for _ in range(rounds)]
-    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
-
-
 def _in_process(rounds: int) -> None:
     sys.path[:0] = [str(ROOT / "runtime"), str(ROOT / "transpiler")]
     from ampscript import Context
@@ -104,17 +97,17 @@ def _in_process(rounds: int) -> None:
     }
     print(f"{'per call (median of ' + str(rounds) + ' rounds)':<40}{'ampc':>10}{'baseline':>11}{'ratio':>8}")
     for label, (ours, plain) in cases.items():
-        a, b = _median_pair(lambda: _per_call(ours, calls), lambda: _per_call(plain, calls), rounds)
+        a, b = median_pair(lambda: _per_call(ours, calls), lambda: _per_call(plain, calls), rounds)
         print(f"  {label:<38}{a * 1e9:8.0f} ns{b * 1e9:8.0f} ns{a / b:7.1f}x")
     with Page.start(Context(), "bench_values.amp"):
-        a, b = _median_pair(
+        a, b = median_pair(
             lambda: _per_call(lambda: Substring("Gold member", 1, 4), calls),
             lambda: _per_call(lambda: "Gold member"[0:4], calls),
             rounds,
         )
     print(f"  {'Substring (Text, Integer parameters)':<38}{a * 1e9:8.0f} ns{b * 1e9:8.0f} ns{a / b:7.1f}x")
     renders = 300
-    a, b = _median_pair(
+    a, b = median_pair(
         lambda: _render_time(ROOT, renders), lambda: _per_call(hand_written, renders * 50), rounds
     )
     print(f"\nper render: script {a * 1e6:.0f} µs, hand-written Python {b * 1e6:.1f} µs ({a / b:.0f}x)")
@@ -129,22 +122,15 @@ def _subprocess_render(tree: Path, renders: int) -> float:
 
 
 def _against(revision: str, rounds: int) -> None:
-    worktree = Path(tempfile.mkdtemp(prefix="ampc-bench-"))
-    shutil.rmtree(worktree)
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), revision], check=True,
-                   capture_output=True)
-    try:
+    with checkout(revision) as worktree:
         renders = 2_000
-        ours, theirs = _median_pair(
+        ours, theirs = median_pair(
             lambda: _subprocess_render(ROOT, renders), lambda: _subprocess_render(worktree, renders), rounds
         )
         print(f"per render, median of {rounds} interleaved rounds:")
         print(f"  this checkout: {ours * 1e6:7.1f} µs")
         print(f"  {revision}: {theirs * 1e6:7.1f} µs")
         print(f"  ratio: {ours / theirs:.2f}x ({'faster' if ours < theirs else 'slower'} than {revision})")
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False,
-                       capture_output=True)
 
 
 def main() -> None:
