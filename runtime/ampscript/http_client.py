@@ -70,16 +70,16 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from .errors import ScriptError
+from .lazy import lazy_module
 from .limits import Budget
 from .rendering import current_budget
 from .workspace import Workspace
+
+httpx = lazy_module("httpx")  # imported by the first request: httpx costs start-up
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CHARSET = "utf-8"
@@ -181,6 +181,8 @@ def charset_of(content_type: str | None) -> str | None:
     """The codec named by a Content-Type's charset parameter, if it names a known one."""
     if not content_type:
         return None
+    from email.message import Message  # on first use: the email package costs start-up
+
     message = Message()
     message["content-type"] = content_type
     charset = message.get_param("charset")

@@ -162,6 +162,16 @@ def _one(param: Param, function: str, parameter: str) -> Callable[[Any], Any]:
 def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tuple], list]:
     """The conversion of a variadic function's extra arguments (name/value pairs: names are text)."""
     values = _one(param, function, parameter)
+    if param.fast == "str":
+        convert = param.convert
+
+        def texts(rest: tuple) -> tuple | list:
+            for value in rest:
+                if type(value) is not str:
+                    return [item if type(item) is str else convert(item, function, parameter) for item in rest]
+            return rest  # all text already: the common case (Concat of strings) converts nothing
+
+        return texts
     if param.kind != "name/value pairs":
         return lambda rest: [values(value) for value in rest]
     names = _one(PAIR_NAME, function, "name")
@@ -170,7 +180,9 @@ def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tu
 
 def _size_checked(function: Callable, name: str) -> Callable:
     """`function`, with its string results checked against the render's stringCharacters limit."""
-    from .rendering import check_string  # rendering imports the value model, which the registry must not
+    from .rendering import (
+        check_string,  # rendering imports the value model, which the registry must not
+    )
 
     @functools.wraps(function)
     def checked(*arguments: Any) -> Any:
@@ -183,13 +195,26 @@ def _size_checked(function: Callable, name: str) -> Callable:
 
 
 def lookup(name: str) -> FunctionSpec | None:
-    """The function called `name` in any case, once all categories are loaded."""
-    from . import functions  # noqa: F401  (importing registers every category)
+    """The function called `name` in any case; None if there is none.
 
-    return FUNCTIONS.get(name.lower())
+    Only the category that defines it is imported (registering its
+    functions): compiling a script loads what the script calls, as running
+    it does, not every category and the libraries they use.
+    """
+    from . import (
+        functions,  # functions imports the registry: imported here, not at the top
+    )
+
+    spec = FUNCTIONS.get(name.lower())
+    if spec is None:
+        functions.load(name)
+        spec = FUNCTIONS.get(name.lower())
+    return spec
 
 
 def all_functions() -> list[FunctionSpec]:
-    from . import functions  # noqa: F401
+    """Every function, sorted by name (importing every category registers them all)."""
+    from . import functions
 
+    functions.load_all()
     return sorted(FUNCTIONS.values(), key=lambda spec: spec.name.lower())

@@ -6,9 +6,31 @@
 
 `compile_source` gives the generated module's source; `render` compiles and
 renders in one call.  The generated code runs on the `ampscript` runtime.
+
+The names below are imported on first use (PEP 562's module
+``__getattr__``): the command line (``ampc --help``, ``ampc functions``)
+runs without the compiler, whose libraries (Lark, libcst, black) take most
+of a start-up.
 """
 
-from .compiler import compile_source, load_module, render
-from .errors import CompileError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ampscript.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .compiler import compile_source, load_module, render
+    from .errors import CompileError
+
+# name -> the submodule that defines it
+_EXPORTS = {
+    "CompileError": "errors",
+    "compile_source": "compiler",
+    "load_module": "compiler",
+    "render": "compiler",
+}
 
 __all__ = ["CompileError", "compile_source", "load_module", "render"]
+
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

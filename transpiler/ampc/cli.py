@@ -29,20 +29,17 @@ import json
 import os
 import sys
 import traceback
-from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ampscript import Context, Workspace
 from ampscript.contexts import KINDS
 from ampscript.errors import AMPscriptError
-from ampscript.registry import all_functions
-from ampscript.request import DEFAULT_SITE_URL, Request
-from ampscript.values import parse_json
 
-from .check import check_source
-from .compiler import attach_source, compile_source, load_module
-from .diagnostics import Diagnostic, Diagnostics
-from .errors import SourceFile
+# The compiler (Lark, libcst, black), the runtime's context and the function
+# registry are imported by the commands that use them, so that `ampc --help`
+# answers without them.
+if TYPE_CHECKING:
+    from ampscript.request import Request
 
 
 class _Failure(Exception):
@@ -178,6 +175,9 @@ def _report(error: AMPscriptError) -> None:
 
 def _compile_reporting(source: str, filename: str, *, readable: bool, kind: str | None = None) -> str:
     """Compile; print the calls that will fail if they run (wrong argument counts) as warnings."""
+    from .compiler import compile_source
+    from .diagnostics import Diagnostics
+
     diagnostics = Diagnostics()
     module = compile_source(source, filename, readable=readable, diagnostics=diagnostics, kind=kind)
     for item in diagnostics.sorted():
@@ -201,6 +201,13 @@ def _compile(arguments: argparse.Namespace) -> int:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    from http import HTTPStatus
+
+    from ampscript import Context, Workspace
+
+    from .compiler import attach_source, load_module
+    from .errors import SourceFile
+
     source = _read(arguments.file)
     filename = str(arguments.file)
     module = load_module(_compile_reporting(source, filename, readable=False, kind=arguments.context), filename)
@@ -236,6 +243,8 @@ def _page_request(arguments: argparse.Namespace) -> Request | None:
     """The request `ampc run` renders the page for, if any request option was given."""
     if not (arguments.method or arguments.param or arguments.header or arguments.cookie or arguments.url):
         return None
+    from ampscript.request import DEFAULT_SITE_URL, Request
+
     method = arguments.method or "GET"
     params = [_pair(text, "=", "--param", "NAME=VALUE") for text in arguments.param]
     headers = [_pair(text, ":", "--header", "'NAME: VALUE'") for text in arguments.header]
@@ -299,6 +308,8 @@ def _backend(arguments: argparse.Namespace):
 
 
 def _load_subscriber(path: Path) -> dict:
+    from ampscript.values import parse_json
+
     text = _read(path)
     try:
         data = parse_json(text)
@@ -313,6 +324,9 @@ def _load_subscriber(path: Path) -> dict:
 
 def _check(arguments: argparse.Namespace) -> int:
     """Report every diagnostic of every file; exit 1 on errors (and on warnings with --strict)."""
+    from .check import check_source
+    from .diagnostics import Diagnostic
+
     found: list[Diagnostic] = []
     as_json = arguments.format == "json"
     for path in arguments.files:
@@ -345,6 +359,8 @@ def _check(arguments: argparse.Namespace) -> int:
 
 def _subscriber_names(folder: Path) -> set[str] | None:
     """The attribute names of a workspace's subscriber.json, or None if it has none (or it is unreadable)."""
+    from ampscript import Workspace
+
     try:
         workspace = Workspace(folder)
         if not workspace.is_file("subscriber.json"):
@@ -355,6 +371,8 @@ def _subscriber_names(folder: Path) -> set[str] | None:
 
 
 def _functions(arguments: argparse.Namespace) -> int:
+    from ampscript.registry import all_functions
+
     specs = all_functions()
     if arguments.json:
         rows = [

@@ -28,13 +28,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from babel import Locale, UnknownLocaleError
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScriptError
+from ..lazy import lazy_module
 from ..values import case, to_text
 from ..values.dates import SYSTEM_TIME_ZONE, add_months, parse_date
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+babel = lazy_module("babel")  # imported by the first format: Babel costs start-up
 
 __all__ = ["SYSTEM_TIME_ZONE", "add_months", "format_date", "format_date_time", "parse_date"]
 
@@ -118,9 +122,9 @@ def _resolve_culture(culture: Any) -> _Culture:
 @lru_cache(maxsize=64)
 def _culture(name: str) -> _Culture:
     try:
-        locale = Locale.parse(name.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return _Culture(Locale("en"), **_INVARIANT)
+        locale = babel.Locale.parse(name.replace("-", "_"))
+    except (babel.UnknownLocaleError, ValueError, TypeError):
+        return _Culture(babel.Locale("en"), **_INVARIANT)
     key = str(locale)
     if key == "en":
         key = "en_US"

@@ -87,13 +87,19 @@ import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
-
-from babel import Locale, UnknownLocaleError
-from babel import numbers as babel_numbers
-from babel.core import get_global
+from typing import TYPE_CHECKING
 
 from ..errors import ScriptError
+from ..lazy import lazy_module
 from ..values import case
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+# Imported by the first format: Babel and its locale data cost start-up.
+babel = lazy_module("babel")
+babel_core = lazy_module("babel.core")
+babel_numbers = lazy_module("babel.numbers")
 
 DEFAULT_CULTURE = "en-US"
 
@@ -159,7 +165,7 @@ def culture(code: str) -> Culture:
     text = code.strip() or DEFAULT_CULTURE
     try:
         return _culture(case.lower(text.replace("-", "_")))
-    except (UnknownLocaleError, ValueError):
+    except (babel.UnknownLocaleError, ValueError):
         return _generic_culture()
 
 
@@ -172,7 +178,7 @@ def _generic_culture() -> Culture:
 
 @lru_cache(maxsize=None)
 def _culture(code: str) -> Culture:
-    locale = Locale.parse(code)
+    locale = babel.Locale.parse(code)
     minus = babel_numbers.get_minus_sign_symbol(locale)
     territory = locale.territory or _likely_territory(locale.language)
     currencies = babel_numbers.get_territory_currencies(territory) if territory else []
@@ -212,8 +218,8 @@ def _symbol(locale: Locale, name: str, fallback: str) -> str:
 
 
 def _likely_territory(language: str) -> str | None:
-    likely = get_global("likely_subtags").get(language)
-    return Locale.parse(likely).territory if likely else None
+    likely = babel_core.get_global("likely_subtags").get(language)
+    return babel.Locale.parse(likely).territory if likely else None
 
 
 def _affixes(pattern, minus: str, percent: str = "%") -> _Affixes:

@@ -21,7 +21,6 @@ import html
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 from ..content import ContentBlock, ContentImage, ContentStore, store_for
@@ -31,7 +30,6 @@ from ..registry import ampscript_function
 from ..rendering import calling_location, current_page
 from ..values import case, params
 from ..variables import Ref
-from .content_data import BeginImpressionRegion
 
 __all__ = [
     "BeginAssetBlock",
@@ -60,6 +58,13 @@ TREAT_AS_CONTENT_AREA_FILE = "<TreatAsContentArea>"
 
 
 # ---- compiling and rendering content ---------------------------------------------------
+
+
+def entry_points(group: str) -> Any:
+    """`importlib.metadata.entry_points`, imported on first use: importlib.metadata costs start-up."""
+    from importlib.metadata import entry_points as installed
+
+    return installed(group=group)
 
 
 @functools.cache
@@ -195,6 +200,8 @@ def _include(
 def _begin_impression_region(name: str) -> None:
     """The impression region argument: "begin an impression region when you insert the content block"."""
     if name.strip():
+        from .content_data import BeginImpressionRegion  # another category: imported when needed
+
         BeginImpressionRegion(name)
 
 

@@ -26,20 +26,23 @@ fetches nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from lxml import etree
-from jsonpath_ng import parse as _parse_jsonpath
-
 from ..context import Context
 from ..errors import ScriptError
+from ..lazy import lazy_module
 from ..registry import ampscript_function
 from ..rendering import current_budget, current_context, current_page
 from ..values import Row, Rowset, case, from_double, params, parse_json
+
+# Imported on first use: most scripts that use this category never read XML or JSONPath.
+etree = lazy_module("lxml.etree")
+jsonpath_ng = lazy_module("jsonpath_ng")
 
 __all__ = [
     "AttachFile",
@@ -142,7 +145,7 @@ def BuildRowSetFromJson(
             raise ScriptError(f"BuildRowSetFromJson(): invalid JSON: {error}") from None
         expression = json_path
         try:
-            path = _parse_jsonpath(expression)
+            path = jsonpath_ng.parse(expression)
         except Exception as error:  # jsonpath-ng raises plain Exceptions for syntax errors
             raise ScriptError(f"BuildRowSetFromJson(): invalid JSONPath {expression!r}: {error}") from None
         return _json_rows([match.value for match in path.find(document)], document)
@@ -175,9 +178,15 @@ class _LoadRefused(Exception):
         self.url = url
 
 
-class _NoLoads(etree.Resolver):
-    def resolve(self, system_url, public_id, context):
-        raise _LoadRefused(system_url or public_id or "")
+@functools.cache
+def _no_loads() -> type[etree.Resolver]:
+    """`_NoLoads`, defined on first use, when lxml is imported."""
+
+    class _NoLoads(etree.Resolver):
+        def resolve(self, system_url, public_id, context):
+            raise _LoadRefused(system_url or public_id or "")
+
+    return _NoLoads
 
 
 def _xml_parser(resolve_entities: bool | str = False) -> etree.XMLParser:
@@ -188,7 +197,7 @@ def _xml_parser(resolve_entities: bool | str = False) -> etree.XMLParser:
         load_dtd=False,
         huge_tree=False,
     )
-    parser.resolvers.add(_NoLoads())
+    parser.resolvers.add(_no_loads()())
     return parser
 
 

@@ -20,13 +20,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ScriptError
 from ..keys import KeyStore
@@ -35,10 +29,8 @@ from ..rendering import current_context
 from ..values import case, is_empty, params, to_text
 from .content import contains_ampscript, render_content
 
-try:  # cryptography >= 43 keeps (Triple)DES among the "decrepit" ciphers
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-except ImportError:  # pragma: no cover - older cryptography
-    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
+if TYPE_CHECKING:  # cryptography itself is imported on first use: it costs start-up
+    from cryptography.hazmat.primitives.ciphers import Cipher
 
 __all__ = [
     "Base64Decode",
@@ -316,12 +308,23 @@ class _Algorithm:
 
     def cipher(self, key: bytes):
         if self.name == "aes":
+            from cryptography.hazmat.primitives.ciphers import algorithms  # on first use (start-up)
+
             return algorithms.AES(key)
         if len(key) == 8:  # single DES is Triple DES with three equal keys
             key = key * 3
         elif len(key) == 16:  # two-key Triple DES: K1 K2 K1
             key = key + key[:8]
-        return TripleDES(key)
+        return _triple_des()(key)
+
+
+def _triple_des() -> type:
+    """cryptography's TripleDES, imported on first use: cryptography costs start-up."""
+    try:  # cryptography >= 43 keeps (Triple)DES among the "decrepit" ciphers
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    except ImportError:  # pragma: no cover - older cryptography
+        from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
+    return TripleDES
 
 
 _ALGORITHMS = {
@@ -462,6 +465,8 @@ def _unpad(data: bytes, padding: str, block_size: int, function: str) -> bytes:
 
 
 def _cipher(spec: _CipherSpec, key: bytes, iv: bytes | None) -> Cipher:
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes  # on first use (start-up)
+
     mode = modes.ECB() if iv is None else modes.CBC(iv)
     return Cipher(spec.algorithm.cipher(key), mode)
 
@@ -537,7 +542,7 @@ def DecryptSymmetric(
 # --- JSON Web Tokens ----------------------------------------------------------------------
 
 _HMAC_HASHES = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
-_RSA_HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512}
+_RSA_HASHES = {"RS256": "SHA256", "RS384": "SHA384", "RS512": "SHA512"}  # cryptography's hashes
 
 
 def _base64url(data: bytes) -> str:
@@ -570,6 +575,11 @@ def _hmac_jwt(algorithm: str, secret: bytes, payload: str) -> str:
 
 
 def _rsa_jwt(algorithm: str, private_key_pem: str, payload: str, key_name: str) -> str:
+    from cryptography.hazmat.primitives import hashes  # on first use: cryptography costs start-up
+    from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(private_key_pem.encode("utf-8"), password=None)
     except (ValueError, TypeError):
@@ -577,7 +587,7 @@ def _rsa_jwt(algorithm: str, private_key_pem: str, payload: str, key_name: str) 
     if not isinstance(key, RSAPrivateKey):
         raise ScriptError(f"GetJWTByKeyName(): the key {key_name!r} is not an RSA private key")
     signing_input = _signing_input(algorithm, payload)
-    signature = key.sign(signing_input, rsa_padding.PKCS1v15(), _RSA_HASHES[algorithm]())
+    signature = key.sign(signing_input, rsa_padding.PKCS1v15(), getattr(hashes, _RSA_HASHES[algorithm])())
     return f"{signing_input.decode('ascii')}.{_base64url(signature)}"
 
 

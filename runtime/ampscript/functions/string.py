@@ -26,12 +26,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import regex
-
 from ..errors import ScriptError
+from ..lazy import lazy_module
 from ..registry import ampscript_function
 from ..rendering import check_string, current_budget
 from ..values import case, clean_text, params, parse_number, to_text
+
+regex = lazy_module("regex")  # imported by the first RegExMatch(): most scripts never call it
 
 __all__ = [
     "Char",
@@ -295,20 +296,21 @@ def ReplaceList(
 
 # --- RegExMatch --------------------------------------------------------------------------
 
-# .NET RegexOptions names (case-insensitive, as AMPscript is).
+# .NET RegexOptions names (case-insensitive, as AMPscript is) -> the regex
+# module's flag, by name (the module is imported on first use), or None.
 _REGEX_OPTIONS = {
-    "none": 0,
-    "ignorecase": regex.IGNORECASE,
-    "multiline": regex.MULTILINE,
-    "singleline": regex.DOTALL,
-    "ignorepatternwhitespace": regex.VERBOSE,
-    "righttoleft": regex.REVERSE,
-    "explicitcapture": 0,  # applied by _DotNetPattern when translating the pattern
+    "none": None,
+    "ignorecase": "IGNORECASE",
+    "multiline": "MULTILINE",
+    "singleline": "DOTALL",
+    "ignorepatternwhitespace": "VERBOSE",
+    "righttoleft": "REVERSE",
+    "explicitcapture": None,  # applied by _DotNetPattern when translating the pattern
     # Compiled only makes .NET faster.  CultureInvariant only changes
     # case-insensitive matching under cultures such as tr-TR, and Marketing
     # Cloud matches under en-US, where the result is the same.
-    "compiled": 0,
-    "cultureinvariant": 0,
+    "compiled": None,
+    "cultureinvariant": None,
 }
 
 
@@ -327,7 +329,9 @@ def _regex_options(values: tuple[Any, ...]) -> tuple[int, bool]:
                 raise ScriptError(
                     f"RegExMatch(): unknown regular expression option {name.strip()!r} for argument 'option' ({position})"
                 )
-            flags |= _REGEX_OPTIONS[key]
+            flag = _REGEX_OPTIONS[key]
+            if flag is not None:
+                flags |= getattr(regex, flag)
             explicit_capture = explicit_capture or key == "explicitcapture"
     return flags, explicit_capture
 

@@ -30,8 +30,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import parser as _dateutil_parser
-
 from ..errors import ScriptError
 from .text import to_text
 
@@ -105,8 +103,10 @@ def read_iso_datetime(text: str) -> _dt.datetime | None:
     The SOAP API writes ``xsd:dateTime`` values this way; one with an offset
     is converted to system time, one without is taken as system time.
     """
+    from dateutil import parser as dateutil_parser  # on first use: dateutil costs start-up
+
     try:
-        value = _dateutil_parser.isoparse(text.strip())
+        value = dateutil_parser.isoparse(text.strip())
         if value.tzinfo is not None:
             value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
     except (ValueError, OverflowError):
@@ -188,9 +188,11 @@ def _parse_english(text: str) -> _dt.datetime | None:
     # time zone marker: "5 août 2023" is not a date Marketing Cloud reads.
     if re.search(r"[^\W\d_]", _ENGLISH_WORDS.sub("", text)):
         return None
+    from dateutil import parser as dateutil_parser  # on first use: dateutil costs start-up
+
     default = _dt.datetime.combine(_today(), _dt.time()).replace(month=1, day=1)
     try:
-        value = _dateutil_parser.parse(text, default=default)
+        value = dateutil_parser.parse(text, default=default)
         if value.tzinfo is not None:
             value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
     except (ValueError, OverflowError):
