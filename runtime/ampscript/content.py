@@ -46,8 +46,11 @@ defaults.  An image entry needs a ``src`` or a ``file``; ``key``, ``id``,
 ``title`` and ``alt`` default as for image files (``thid``, the image ID
 Marketing Cloud puts in the ``<img>`` tag, is the ``id``).
 
-Files are read once per path and modification time, and compiled AMPscript
-is cached by its text (`ampscript.functions.content`).
+The index is built once per workspace folder and process, and again when a
+file under ``Content/`` is added, removed or renamed or index.json changes
+(checked once per render, `store_for`); files are read once per path and
+modification time, and compiled AMPscript is cached by its text
+(`ampscript.functions.content`).
 
 Everything here is read through the workspace (`ampscript.workspace`): the
 folder walk, ``index.json`` and the files it names, and each block's text.
@@ -59,9 +62,10 @@ that stay inside work.  Hidden files and folders (``.git``) are not content.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import threading
-import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -282,20 +286,122 @@ def _describe_image(image: ContentImage) -> str:
 
 # ---- caches --------------------------------------------------------------------------
 
-_stores: weakref.WeakKeyDictionary[Workspace, ContentStore] = weakref.WeakKeyDictionary()
+# Workspace folder -> (what its index was built from, the store); the most recently used last.
+_stores: OrderedDict[Path, tuple[tuple[Any, ...], ContentStore]] = OrderedDict()
+_STORES_KEPT = 32
 _files: dict[Path, tuple[int, int, str]] = {}  # real path -> (mtime_ns, size, text)
 _lock = threading.Lock()
 
 
 def store_for(workspace: Workspace) -> ContentStore:
-    """The content store of a workspace, indexed once per `Workspace` object (so once per context)."""
-    with _lock:
-        store = _stores.get(workspace)
-    if store is None:
-        store = ContentStore(workspace)
-        with _lock:
-            store = _stores.setdefault(workspace, store)
+    """The content store of a workspace folder: indexed once per process, again after a change.
+
+    What the index is built from (`_index_inputs`: the names of the files
+    under ``Content/`` and the text of its index.json) is checked once per
+    render, which costs a folder listing rather than the walk, link checks
+    and parsing of an index; so every context on the folder shares one
+    index, and ``ampc serve``, whose contexts share one `Workspace`, sees a
+    block added, removed or renamed, or index.json edited, in the next
+    render.  A block's own text is re-read when it changes
+    (`read_content_file`).
+    """
+    render = _render_data()
+    if render is not None:
+        seen = render.get(_RENDER_KEY)
+        if seen is not None and seen[0] == workspace.root:
+            return seen[1]  # checked already in this render
+    store = _checked_store(workspace)
+    if render is not None:
+        render[_RENDER_KEY] = (workspace.root, store)
     return store
+
+
+_RENDER_KEY = "content_store"  # in the render's render_data: (workspace folder, store)
+
+
+def _render_data() -> dict[str, Any] | None:
+    """The state of the render in progress (`Page.render_data`), or None outside renders."""
+    from .rendering import current_page  # on first use: rendering imports far more than this module
+
+    try:
+        return current_page().render_data
+    except ScriptError:
+        return None
+
+
+def _checked_store(workspace: Workspace) -> ContentStore:
+    inputs = _index_inputs(workspace)
+    with _lock:
+        kept = _stores.get(workspace.root)
+        if kept is not None and kept[0] == inputs:
+            _stores.move_to_end(workspace.root)
+            return kept[1]
+    store = ContentStore(workspace)  # outside the lock: it reads files; an error leaves nothing kept
+    with _lock:
+        _stores[workspace.root] = (inputs, store)
+        _stores.move_to_end(workspace.root)
+        while len(_stores) > _STORES_KEPT:
+            _stores.popitem(last=False)
+    return store
+
+
+def _index_inputs(workspace: Workspace) -> tuple[Any, ...]:
+    """Everything a `ContentStore` index depends on, cheaply: file names under Content/, index.json's bytes.
+
+    Not the blocks' modification times: their text is not part of the index.
+    Any problem (a folder that cannot be listed, a name or link leading
+    outside the workspace) gives inputs that match nothing kept, so the
+    store is built and reports it as it always has.
+    """
+    try:
+        folder = workspace.path(CONTENT_FOLDER)
+    except ScriptError:
+        return (object(),)
+    if not folder.is_dir():
+        return ((), None)  # as an empty folder: no content
+    names: list[Any] = []
+    _list_files(workspace, folder, "", names, set())
+    names.sort(key=str)
+    index = None
+    if INDEX_FILE in names:
+        try:
+            index = workspace.read_bytes(CONTENT_FOLDER, INDEX_FILE)  # confined, as the store reads it
+        except ScriptError:
+            return (object(),)
+    return (tuple(names), index)
+
+
+def _list_files(workspace: Workspace, folder: Path, prefix: str, names: list[Any], walking: set[str]) -> None:
+    """Non-hidden files under `folder`, as the store's walk finds them (links to folders followed, once).
+
+    A folder outside the workspace (through a link) is not walked: an
+    `object()` in `names` then matches nothing kept.
+    """
+    real = os.path.realpath(folder)
+    if real in walking:
+        return
+    root = str(workspace.root)
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+        names.append(object())
+        return
+    walking.add(real)
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        names.append(object())
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                _list_files(workspace, Path(entry.path), f"{prefix}{entry.name}/", names, walking)
+            elif entry.is_file():
+                names.append(f"{prefix}{entry.name}")
+        except OSError:
+            names.append(object())
+    walking.discard(real)
 
 
 def read_content_file(workspace: Workspace, name: str) -> str:

@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import functools
 import io
+import itertools
 import json
 import re
 import sqlite3
@@ -56,6 +58,7 @@ from .workspace import Workspace
 
 FIELD_TYPES = ("Text", "Number", "Decimal", "Date", "Boolean", "EmailAddress", "Phone", "Locale")
 _TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
+_PLAIN_TEXT_TYPES = {"text", "phone", "locale"}  # checked for their length only
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REGISTRY = "_ampc_data_extension"
 # A Number field holds SQL Server's int (Marketing Cloud's data extension help:
@@ -138,12 +141,20 @@ class DataExtensionSpec:
 
 
 def _collate_ignoring_case(left: str, right: str) -> int:
-    a, b = fold(left), fold(right)
+    # SQLite calls this once per comparison (building an index on a Date
+    # column sorts with it), so ASCII text, the common case, is folded here
+    # without the call to `fold`, which maps it the same way (str.upper).
+    if left.isascii() and right.isascii():
+        a, b = left.upper(), right.upper()
+    else:
+        a, b = fold(left), fold(right)
     return (a > b) - (a < b)
 
 
 def _fold(value: Any) -> Any:
     """The case-insensitive key of a text value (``ampc_fold`` in SQL): the value core's `fold`."""
+    if type(value) is str and value.isascii():  # once per text field per row written: `fold`'s ASCII case inline
+        return value.upper()
     return fold(value) if isinstance(value, str) else value
 
 
@@ -230,6 +241,10 @@ class DataExtensionStore:
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
         for name, spec in self.db.execute(f"SELECT name, spec FROM {_REGISTRY}"):
             self._remember(DataExtensionSpec.from_json(name, json.loads(spec)))
+
+    def reload(self) -> None:
+        """Read the definitions again: the database was replaced (by a copy of a seeded one)."""
+        self._load_specs()
 
     def refresh(self) -> None:
         """Read the definitions again if another connection has committed changes since."""
@@ -345,31 +360,47 @@ class DataExtensionStore:
 
     def define(self, spec: DataExtensionSpec) -> None:
         """Create the data extension's table (and an index per field)."""
+        self._check_definable(spec)
+        with self.transaction():
+            self._create_table(spec)
+            self._create_indexes(spec)
+        self._remember(spec)
+
+    def _check_definable(self, spec: DataExtensionSpec) -> None:
         if fold(spec.name) in self._specs:
             raise ScriptError(f"data extension '{spec.name}' already exists")
         if spec.name.lower().startswith(("_ampc_", "sqlite_")):
             raise ScriptError(f"'{spec.name}' is a reserved name")
-        table = quote_identifier(spec.name)
+
+    def _create_table(self, spec: DataExtensionSpec) -> None:
+        """The table and its registry entry, without indexes (seeding builds them after the rows)."""
         columns = []
         for f in spec.fields:
             affinity = {"number": "INTEGER", "decimal": "REAL", "boolean": "INTEGER"}.get(f.type.lower(), "TEXT")
-            collate = " COLLATE AMPSCRIPT_CI" if affinity == "TEXT" else ""
+            # Date fields hold ISO text (digits, '-', ':', ' '), which the
+            # case-insensitive collation orders and matches as the binary one
+            # does; without it SQLite compares them itself rather than calling
+            # Python per comparison (building the index of a 100,000-row Date
+            # field makes about 1.7 million).
+            collate = " COLLATE AMPSCRIPT_CI" if _is_text(f) else ""
             columns.append(f"{quote_identifier(f.name)} {affinity}{collate}")
-        with self.transaction() as db:
-            db.execute(f"CREATE TABLE {table} ({', '.join(columns) or '_ampc_empty INTEGER'})")
-            for position, f in enumerate(spec.fields):
-                index = quote_identifier(f"_ampc_{spec.name}_{position}")
-                db.execute(f"CREATE INDEX {index} ON {table} ({_indexed(f)})")
-            if spec.primary_key:
-                # Text keys are unique case-insensitively, so 'a' and 'A' clash, as
-                # under SQL Server's case-insensitive collation.
-                key = ", ".join(_indexed(f) for f in spec.primary_key)
-                db.execute(f"CREATE UNIQUE INDEX {quote_identifier(f'_ampc_{spec.name}_key')} ON {table} ({key})")
-            db.execute(
-                f"INSERT INTO {_REGISTRY} (name, customer_key, spec) VALUES (?, ?, ?)",
-                (spec.name, spec.customer_key, spec.to_json()),
-            )
-        self._remember(spec)
+        self.db.execute(f"CREATE TABLE {quote_identifier(spec.name)} ({', '.join(columns) or '_ampc_empty INTEGER'})")
+        self.db.execute(
+            f"INSERT INTO {_REGISTRY} (name, customer_key, spec) VALUES (?, ?, ?)",
+            (spec.name, spec.customer_key, spec.to_json()),
+        )
+
+    def _create_indexes(self, spec: DataExtensionSpec) -> None:
+        """An index per field, and the primary key's unique index (an IntegrityError if rows already clash)."""
+        table = quote_identifier(spec.name)
+        for position, f in enumerate(spec.fields):
+            index = quote_identifier(f"_ampc_{spec.name}_{position}")
+            self.db.execute(f"CREATE INDEX {index} ON {table} ({_indexed(f)})")
+        if spec.primary_key:
+            # Text keys are unique case-insensitively, so 'a' and 'A' clash, as
+            # under SQL Server's case-insensitive collation.
+            key = ", ".join(_indexed(f) for f in spec.primary_key)
+            self.db.execute(f"CREATE UNIQUE INDEX {quote_identifier(f'_ampc_{spec.name}_key')} ON {table} ({key})")
 
     def drop(self, name: str) -> None:
         """Delete a data extension, its rows and its definition."""
@@ -391,40 +422,56 @@ class DataExtensionStore:
     def names(self) -> list[str]:
         return sorted({spec.name for spec in self._specs.values()}, key=str.lower)
 
-    def seed_from_folder(self, workspace: Workspace, folder: str = "DataExtensions") -> None:
+    def seed_from_folder(self, workspace: Workspace, folder: str = "DataExtensions") -> bool:
         """Define and fill every DataExtensions/<Name>.csv (with its optional .schema.json).
 
         The files are found and read through the workspace, so a link among
         them that leads outside the workspace is an error naming it.
+        Returns whether what was seeded is the same whenever it is seeded:
+        False if a Date value left its date to the clock (``10:30`` is today
+        at 10:30), so a copy kept for later (`ampscript.backends.seeding`)
+        would go stale.
         """
+        reproducible = True
         for csv_name in workspace.files(folder, (".csv",)):
-            csv_path = workspace.root / csv_name  # as messages show it
             name = csv_name.rsplit("/", 1)[-1][: -len(".csv")]
-            if self.exists(name):
-                continue
-            reader = csv.reader(io.StringIO(workspace.read_text(csv_name, newline=""), newline=""))
-            header = next(reader, [])
-            rows = list(reader)
-            schema_name = f"{csv_name[: -len('.csv')]}.schema.json"
-            if workspace.is_file(schema_name):
-                data = workspace.read_json(schema_name)
-                spec = DataExtensionSpec.from_json(name, data, str(workspace.root / schema_name))
-            else:
-                spec = DataExtensionSpec(name, [FieldSpec(column.strip()) for column in header])
-            with self.transaction():
-                self.define(spec)
-                records = []
-                for number, values in enumerate(rows, start=2):
-                    record = {column.strip(): (value if value != "" else None) for column, value in zip(header, values)}
-                    try:
-                        self._record(spec, record)  # check each row, to report its line
-                    except ScriptError as error:
-                        raise ScriptError(f"{csv_path}:{number}: {error.message}") from None
-                    records.append(record)
-                try:
-                    self.insert_many(name, records)
-                except ScriptError as error:
-                    raise ScriptError(f"{csv_path}: {error.message}") from None
+            if not self.exists(name):
+                reproducible &= self._seed_file(workspace, csv_name, name)
+        return reproducible
+
+    def _seed_file(self, workspace: Workspace, csv_name: str, name: str) -> bool:
+        """One data extension from its CSV (and schema): all its rows, or none and a located error."""
+        csv_path = workspace.root / csv_name  # as messages show it
+        reader = csv.reader(io.StringIO(workspace.read_text(csv_name, newline=""), newline=""))
+        header = next(reader, [])
+        rows = list(reader)
+        schema_name = f"{csv_name[: -len('.csv')]}.schema.json"
+        if workspace.is_file(schema_name):
+            data = workspace.read_json(schema_name)
+            spec = DataExtensionSpec.from_json(name, data, str(workspace.root / schema_name))
+        else:
+            spec = DataExtensionSpec(name, [FieldSpec(column.strip()) for column in header])
+        with self.transaction() as db:
+            # Table first, rows next, indexes last: building an index once over
+            # the loaded rows is several times faster than keeping it up to date
+            # row by row, and a failure anywhere rolls the whole file back.
+            self._check_definable(spec)
+            self._create_table(spec)
+            seeded = _CsvRows(self, spec, header, rows, str(csv_path))
+            records = seeded.records()
+            if spec.fields and records:
+                columns = ", ".join(quote_identifier(f.name) for f in spec.fields)
+                marks = ", ".join("?" for _ in spec.fields)
+                db.executemany(f"INSERT INTO {quote_identifier(spec.name)} ({columns}) VALUES ({marks})", records)
+            try:
+                self._create_indexes(spec)
+            except sqlite3.IntegrityError:  # two rows share a primary key: the unique index cannot be built
+                shown = "the same " + ", ".join(f.name for f in spec.primary_key)
+                raise ScriptError(
+                    f"{csv_path}: violation of the primary key of data extension '{spec.name}': a row with {shown} exists"
+                ) from None
+        self._remember(spec)
+        return seeded.reproducible
 
     # ---- values ----------------------------------------------------------------------
 
@@ -626,3 +673,233 @@ class DataExtensionStore:
         with self.transaction() as db:
             cursor = db.execute(f"DELETE FROM {quote_identifier(spec.name)} WHERE {where}", parameters)
         return cursor.rowcount
+
+
+class _CsvRows:
+    """A CSV file's rows as a data extension's records, each value converted and checked once.
+
+    Two ways, with the same results and the same errors:
+
+    * row by row (`_by_rows`), as any insert checks its row (`_record`):
+      the reference, used when the file is irregular (a row shorter than the
+      header, whose missing fields take their defaults; a header naming no
+      field, or one field twice);
+    * column by column (`_by_columns`), for the usual regular file: a
+      column's distinct values are converted once each (a Date column of
+      100,000 rows holds a few thousand dates), the rest is lookups and
+      `zip` in C, with no dictionary per row.  It only finds the first row
+      with a bad value; that row is then checked row by row, which raises
+      the error every earlier version reported (``File.csv:3: invalid
+      value ...``).
+
+    `reproducible` is False if a Date value read relative to the clock
+    (see `DataExtensionStore.seed_from_folder`).
+    """
+
+    def __init__(self, store: DataExtensionStore, spec: DataExtensionSpec, header: list[str],
+                 rows: list[list[str]], where: str) -> None:
+        self.store = store
+        self.spec = spec
+        self.header = header
+        self.rows = rows
+        self.where = where  # the CSV file, as messages name it
+        self.reproducible = True
+
+    def records(self) -> list[tuple[Any, ...]]:
+        positions = self._positions()
+        if positions is not None:
+            records = self._by_columns(positions)
+            if records is not None:
+                return records
+        # Row by row: which Date values read relative to the clock is not worked out (rare): keep no copy.
+        self.reproducible = not any(f.type.lower() == "date" for f in self.spec.fields)
+        return self._by_rows()
+
+    # ---- row by row ---------------------------------------------------------------------
+
+    def _by_rows(self) -> list[tuple[Any, ...]]:
+        return [self._record(number, values) for number, values in enumerate(self.rows, start=2)]
+
+    def _record(self, number: int, values: list[str]) -> tuple[Any, ...]:
+        """One row's record, or its error located at its line (`number`)."""
+        record = {column.strip(): (value if value != "" else None) for column, value in zip(self.header, values)}
+        try:
+            return self.store._record(self.spec, record)
+        except ScriptError as error:
+            raise ScriptError(f"{self.where}:{number}: {error.message}") from None
+
+    # ---- column by column ---------------------------------------------------------------
+
+    def _positions(self) -> list[int | None] | None:
+        """For each field, the CSV column holding it (None: none, its default applies); None if irregular."""
+        width = len(self.header)
+        if min(map(len, self.rows), default=width) < width:
+            return None
+        columns: dict[str, int] = {}
+        for position, column in enumerate(self.header):
+            f = self.spec._by_name.get(fold(column.strip()))
+            if f is None or f.name in columns:
+                return None
+            columns[f.name] = position
+        return [columns.get(f.name) for f in self.spec.fields]
+
+    def _by_columns(self, positions: list[int | None]) -> list[tuple[Any, ...]] | None:
+        """The records; None if a bad row raised nothing row by row (never expected: then go row by row)."""
+        count = len(self.rows)
+        if not count:
+            return []
+        columns = list(zip(*self.rows))
+        converted: list[Iterable[Any]] = []
+        first_bad = count  # the first row with a bad value (count: none)
+        for f, position in zip(self.spec.fields, positions):
+            values, bad = self._constant(f, count) if position is None else self._column(f, columns[position])
+            converted.append(values)
+            first_bad = min(first_bad, bad)
+        if first_bad < count:
+            self._record(first_bad + 2, self.rows[first_bad])  # raises that row's error
+            return None
+        return list(zip(*converted))
+
+    def _required(self, f: FieldSpec) -> bool:
+        return not f.nullable or f.primary_key
+
+    def _constant(self, f: FieldSpec, count: int) -> tuple[Iterable[Any], int]:
+        """A field no column holds: its default (converted once) or null in every row; 0 if that is bad."""
+        value = None
+        if f.default is not None:
+            try:
+                value = self.store.to_storage(self.spec, f, f.default)
+            except Exception:  # noqa: BLE001 - whatever it is, the row by row check raises it in its row
+                return (), 0
+            self._note_date(f, f.default, value)
+        if value is None and self._required(f):
+            return (), 0
+        return itertools.repeat(value, count), count
+
+    def _column(self, f: FieldSpec, column: Sequence[str]) -> tuple[list[Any], int]:
+        """A column's stored values and the index of its first bad value (len(column): none)."""
+        count = len(column)
+        kind = f.type.lower()
+        if kind in _PLAIN_TEXT_TYPES and isinstance(f.length, (int, type(None))):
+            # What to_storage checks of such text: its length (the empty text is null).
+            limit = f.length or (50 if kind == "text" else None)
+            values = [value or None for value in column]
+            bad = count
+            if limit is not None and max(map(len, column)) > limit:
+                bad = _first(column, lambda value: len(value) > limit)
+        else:
+            distinct = set(column).difference([""])
+            quick = _QUICK.get(kind)
+            stored = quick(f, distinct) if quick is not None else None
+            failing: set[str] = set()
+            if stored is None:  # not all of the quick shape: one by one
+                stored, failing = self._convert_each(f, distinct, quick)
+            stored[""] = None  # the empty text is null
+            if failing:
+                values, bad = [], _first(column, failing.__contains__)
+            else:
+                values, bad = list(map(stored.__getitem__, column)), count
+        if self._required(f) and "" in column:  # the empty text is the only value stored as null
+            bad = min(bad, column.index(""))
+        return values, bad
+
+    def _convert_each(
+        self, f: FieldSpec, distinct: Iterable[str], quick: Callable[[FieldSpec, Iterable[str]], dict | None] | None
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Each value's stored value, and the values that fail (to be reported in their rows)."""
+        stored: dict[str, Any] = {}
+        failing: set[str] = set()
+        for value in distinct:
+            known = quick(f, (value,)) if quick is not None else None
+            if known is not None:
+                stored.update(known)
+                continue
+            try:
+                stored[value] = self.store.to_storage(self.spec, f, value)
+            except Exception:  # noqa: BLE001 - any error: the row by row check meets it in its row, as before
+                failing.add(value)
+                continue
+            self._note_date(f, value, stored[value])
+        return stored, failing
+
+    def _note_date(self, f: FieldSpec, text: str, stored: Any) -> None:
+        if f.type.lower() == "date" and stored is not None and _reads_clock(text, stored):
+            self.reproducible = False
+
+
+def _first(values: Sequence[Any], test: Callable[[Any], bool]) -> int:
+    return next(index for index, value in enumerate(values) if test(value))
+
+
+def _reads_clock(text: str, stored: str) -> bool:
+    """Whether a Date value's text left its date to the clock.
+
+    ``10:30`` is today at 10:30 and ``August 5`` is this year's: seeded
+    tomorrow, or next year, they are other dates.  Any text that does not
+    show the 4-digit year it was read as counts (a 2-digit year too, to be
+    safe).  `stored` is the stored text, ``YYYY-MM-DD HH:MM:SS``.
+    """
+    return re.search(rf"(?<!\d){re.escape(stored[:4])}(?!\d)", text) is None
+
+
+# ---- quick conversions ------------------------------------------------------------------
+#
+# For the commonest shapes of CSV values, what `DataExtensionStore.to_storage`
+# stores, found for a column's distinct values at once with C-level map()
+# and no parsing per value (a column of 100,000 distinct numbers takes a
+# tenth of the time).  Each function gives, for values all of its shape, a
+# dictionary of exactly what to_storage gives for each; for any other set of
+# values None, and they go to to_storage one by one (so every error is its
+# error).
+
+
+_SMALL_WHOLE = re.compile(r"-?[0-9]{1,9}\Z")  # |n| < 10**9: inside a Number field's range
+
+
+def _quick_number(f: FieldSpec, values: Iterable[str]) -> dict[str, int] | None:
+    # parse_number reads such text as int(text), whole and in range.
+    values = list(values)
+    return dict(zip(values, map(int, values))) if all(map(_SMALL_WHOLE.match, values)) else None
+
+
+@functools.lru_cache(maxsize=32)
+def _short_decimal(scale: int | None) -> re.Pattern[str] | None:
+    """Text with a point and at most `scale` decimals, at most 13 digits before the point.
+
+    With at most 14 decimals that is at most 27 digits: within the 29-digit
+    limit and Decimal.quantize's 28 digits.  Whole numbers are left to
+    to_storage (it reads "-0" as 0, float() as -0.0).
+    """
+    decimals = 14 if scale is None else scale
+    if not 1 <= decimals <= 14:
+        return None
+    return re.compile(rf"-?[0-9]{{1,13}}\.[0-9]{{1,{decimals}}}\Z")
+
+
+def _quick_decimal(f: FieldSpec, values: Iterable[str]) -> dict[str, float] | None:
+    if not isinstance(f.scale, (int, type(None))):  # a schema's odd scale: to_storage decides what it means
+        return None
+    shape = _short_decimal(f.scale)
+    values = list(values)
+    if shape is None or not all(map(shape.match, values)):
+        return None
+    # Quantizing to at least as many decimals keeps the value, and float() of
+    # the text and of the Decimal are the same correctly rounded double.
+    return dict(zip(values, map(float, values)))
+
+
+def _quick_email(f: FieldSpec, values: Iterable[str]) -> dict[str, str] | None:
+    values = list(values)
+    limit = f.length or None  # as to_storage reads an EmailAddress field's length
+    if not isinstance(limit, (int, type(None))):
+        return None
+    if limit is not None and max(map(len, values), default=0) > limit:
+        return None
+    return {value: value for value in values} if all(map(_EMAIL.match, values)) else None
+
+
+_QUICK: dict[str, Callable[[FieldSpec, Iterable[str]], dict | None]] = {
+    "number": _quick_number,
+    "decimal": _quick_decimal,
+    "emailaddress": _quick_email,
+}

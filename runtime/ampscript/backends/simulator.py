@@ -57,7 +57,7 @@ from ..api_schema import schema
 from ..data_extensions import DataExtensionSpec, DataExtensionStore, is_busy
 from ..errors import RaisedError, ScriptError
 from ..limits import LimitExceeded, Limits
-from . import queries
+from . import queries, seeding
 from ..values import Row, Rowset, field_at_path, to_text
 from ..values.case import fold
 from ..workspace import Workspace
@@ -177,20 +177,40 @@ class Simulator:
     def from_workspace(
         cls, workspace: Workspace, database: str = ":memory:", *, limits: Limits | None = None
     ) -> Simulator:
-        """A simulator seeded from the workspace; a state file already seeded is left as it is."""
+        """A simulator seeded from the workspace; a state file already seeded is left as it is.
+
+        In memory (no state file), it starts from a copy of the database
+        seeded earlier from the same files, in this process or a previous
+        one, if there is one (`seeding`): each such simulator is a fresh
+        copy of the seed, as if it had been seeded itself.
+        """
         simulator = cls(database, limits=limits)
+        if database == ":memory:":
+            if seeding.seed(simulator.db, workspace, lambda: simulator._seed(workspace)):
+                simulator.data_extensions.reload()  # the copy replaced the database the store had read
+            return simulator
         seeded = simulator.db.execute("SELECT value FROM _ampc_meta WHERE key = 'seeded'").fetchone()
         if seeded is None:
             with simulator._transaction() as db:
                 if db.execute("SELECT 1 FROM _ampc_meta WHERE key = 'seeded'").fetchone():
                     return simulator  # another process seeded the file while this one waited for its lock
-                for object_type, objects in workspace.seeded_objects().items():
-                    for properties in objects:
-                        simulator._insert(object_type, properties)
-                simulator._seed_subscriber(workspace.subscriber())
-                simulator.data_extensions.seed_from_folder(workspace)
-                db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
+                simulator._seed(workspace)
         return simulator
+
+    def _seed(self, workspace: Workspace) -> bool:
+        """Fill the database from the workspace's files, in one transaction.
+
+        Returns whether the result is the same whenever the files are seeded
+        (see `DataExtensionStore.seed_from_folder`), so a copy may be kept.
+        """
+        with self._transaction() as db:
+            for object_type, objects in workspace.seeded_objects().items():
+                for properties in objects:
+                    self._insert(object_type, properties)
+            self._seed_subscriber(workspace.subscriber())
+            reproducible = self.data_extensions.seed_from_folder(workspace)
+            db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
+        return reproducible
 
     def _seed_subscriber(self, attributes: dict[str, Any]) -> None:
         """The workspace's subscriber.json is a subscriber of the account too (unless objects/ has it)."""
