@@ -67,3 +67,19 @@ def test_every_whole_value_can_come_up(monkeypatch):
     monkeypatch.setattr(math_functions, "_generator", random.Random(2026))
     values = {int(text) for text in _render_many("%%=Random(1, 3)=%%|")}
     assert values == {1, 2, 3}
+
+
+@pytest.mark.parametrize("function", ["Add", "Subtract", "Multiply"])
+@pytest.mark.parametrize(
+    "left, right",
+    [(3, 4), (-7, 0), (0, -5), (999_999_999_999_999, 1), (10**14, 10), (-(10**15) + 1, -1), (2**53, 1), (123456789, 987654321)],
+)
+def test_the_integer_fast_path_agrees_with_the_double_computation(function, left, right):
+    """Small integers skip the doubles (issue 11); the result must be what the double computation gives."""
+    from ampscript.functions import math as math_functions
+    from ampscript.values import from_double
+
+    operation = {"Add": float.__add__, "Subtract": float.__sub__, "Multiply": float.__mul__}[function]
+    expected = from_double(operation(float(left), float(right)))
+    result = getattr(math_functions, function)(left, right)
+    assert (type(result), result) == (type(expected), expected)

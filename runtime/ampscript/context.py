@@ -125,17 +125,38 @@ class Context:
         preserve them.  The scope opens when the backend is first used, so a
         render that never touches it costs nothing.
         """
-        if self._render_stack is not None:
+        outermost = self.begin_render()
+        try:
             yield
-            return
-        with ExitStack() as stack:
-            self._render_stack = stack
-            try:
-                if self._backend is not None:
-                    self._enter_render_scope()
-                yield
-            finally:
-                self._render_stack = None
+        except BaseException as error:
+            if outermost:
+                self.end_render(type(error), error, error.__traceback__)
+                outermost = False
+            raise
+        finally:
+            if outermost:
+                self.end_render(None, None, None)
+
+    def begin_render(self) -> bool:
+        """Start a render; True if it is the outermost one (which must call `end_render`)."""
+        if self._render_stack is not None:
+            return False
+        stack = ExitStack()
+        stack.__enter__()
+        self._render_stack = stack
+        try:
+            if self._backend is not None:
+                self._enter_render_scope()
+        except BaseException:
+            self.end_render(None, None, None)
+            raise
+        return True
+
+    def end_render(self, kind: type | None, error: BaseException | None, traceback: Any) -> None:
+        """End the outermost render: close what it opened (the backend's render scope sees the error, if any)."""
+        stack, self._render_stack = self._render_stack, None
+        if stack is not None:
+            stack.__exit__(kind, error, traceback)
 
     def _enter_render_scope(self) -> None:
         scope = getattr(self._backend, "render_scope", None)

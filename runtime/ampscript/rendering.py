@@ -19,8 +19,7 @@ import contextvars
 import linecache
 import re
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from .context import Context
@@ -63,25 +62,24 @@ class Page:
         self._max_size = self.budget.limits.output_characters
         self._max_string = self.budget.limits.string_characters
 
-    def write(self, value: Any) -> None:
-        """Output a value as Marketing Cloud prints it."""
-        text = value if type(value) is str else to_text(value)
-        size = self._size + len(text)
+    def write(self, *values: Any) -> None:
+        """Output values as Marketing Cloud prints them (the compiler merges adjacent output into one call)."""
+        parts, size = self._parts, self._size
+        for value in values:
+            text = value if type(value) is str else to_text(value)
+            size += len(text)
+            parts.append(text)
         if size > self._max_size:
             raise self.budget.exceeded("output_characters", "the render's output is too large")
         self._size = size
-        self._parts.append(text)
 
     @property
     def output(self) -> str:
         return "".join(self._parts)
 
     @classmethod
-    @contextmanager
-    def start(
-        cls, context: Context | None, filename: str, calls: Mapping[str, tuple[int, int]] | None = None
-    ) -> Iterator[Page]:
-        """Open a page for a render; nested renders on the same context share its variables.
+    def start(cls, context: Context | None, filename: str, calls: Mapping[str, tuple[int, int]] | None = None) -> Page:
+        """A page for a render, to use as ``with Page.start(...) as page:``; nested renders share its variables.
 
         `calls` maps each function the script calls to where it is first
         called; a context of a given kind (`Context(kind="email")`) refuses,
@@ -94,16 +92,25 @@ class Page:
         if calls and context.kind is not None:
             _check_calls(context.kind, calls, filename)
         nested_in = outer if outer is not None and outer.context is context else None
-        page = cls(context, filename, outer=nested_in)
-        token = _active.set(page)
+        return cls(context, filename, outer=nested_in)
+
+    # The page is its own context manager (a plain object, not a generator:
+    # entering and leaving it is part of every render's cost).
+
+    def __enter__(self) -> Page:
+        self._token = _active.set(self)
+        self._outermost = self.context.begin_render()
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, traceback: Any) -> bool:
         try:
-            with context.rendering():
-                yield page
-        except AMPscriptError as error:
-            _locate(error, page)
-            raise
+            if isinstance(error, AMPscriptError):
+                _locate(error, self)
+            if self._outermost:
+                self.context.end_render(kind, error, traceback)
         finally:
-            _active.reset(token)
+            _active.reset(self._token)
+        return False
 
 
 def _check_calls(kind: str, calls: Mapping[str, tuple[int, int]], filename: str) -> None:

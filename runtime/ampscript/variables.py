@@ -7,35 +7,41 @@ from typing import Any
 from .values.model import UNSET
 
 
+def fold(name: str) -> str:
+    """A variable's key: its name in lower case (names are `@` and ASCII letters, digits and `_`)."""
+    return name.lower()
+
+
 class Variables(dict):
-    """A script's variables, keyed by their AMPscript names (``"@firstName"``).
+    """A script's variables, keyed by their names in lower case (``"@firstname"``).
 
     Names are case-insensitive, as in AMPscript: ``@FirstName`` and
-    ``@firstname`` are one variable, shown under the spelling it was first set
-    with.  Reading a variable that was never set, or declared with ``var`` and
-    not set since, gives `UNSET`: null in every respect but IsNull()'s (see
-    `ampscript.values.model`).  It is a real dict, so debuggers show it as one.
+    ``@firstname`` are one variable.  The compiler folds every name when it
+    compiles, so generated code reads and writes with plain dict operations
+    (``var["@firstname"]``), which is what makes variable access cheap; a
+    debugger shows the variables as the dict they are.  Python code should
+    use `get`/`set`/`ref`/`in`, which fold the name; a subscript with a name
+    in another case reads the variable too, but writing one stores that key.
+
+    Reading a variable that was never set, or declared with ``var`` and not
+    set since, gives `UNSET`: null in every respect but IsNull()'s (see
+    `ampscript.values.model`).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._spelling: dict[str, str] = {}
-
-    def _key(self, name: str) -> str:
-        return self._spelling.setdefault(name.lower(), name)
-
-    def __getitem__(self, name: str) -> Any:
-        key = self._spelling.get(name.lower())
-        return UNSET if key is None else dict.__getitem__(self, key)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        dict.__setitem__(self, self._key(name), value)
+    def __missing__(self, name: str) -> Any:
+        folded = fold(name) if isinstance(name, str) else name
+        if folded != name and dict.__contains__(self, folded):
+            return dict.__getitem__(self, folded)
+        return UNSET
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._spelling
+        return isinstance(name, str) and dict.__contains__(self, fold(name))
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self[name] if name in self else default
+        return dict.get(self, fold(name), default)
+
+    def set(self, name: str, value: Any) -> None:
+        dict.__setitem__(self, fold(name), value)
 
     def declare(self, *names: str) -> None:
         """`var @a, @b`: the variables exist and are unset, even if they were set before.
@@ -44,11 +50,11 @@ class Variables(dict):
         exists sets its value to NULL.)
         """
         for name in names:
-            self[name] = UNSET
+            dict.__setitem__(self, fold(name), UNSET)
 
     def ref(self, name: str) -> VariableRef:
         """A reference cell bound to a variable, to pass as an out-parameter."""
-        return VariableRef(self, name)
+        return VariableRef(self, fold(name))
 
 
 class Ref:
@@ -87,7 +93,7 @@ class VariableRef(Ref):
 
     @value.setter
     def value(self, new: Any) -> None:
-        self._variables[self.name] = new
+        self._variables.set(self.name, new)
 
     def __repr__(self) -> str:
         return f"VariableRef({self.name!r}, {self.value!r})"

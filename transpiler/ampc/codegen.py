@@ -1,4 +1,4 @@
-"""AST -> Python module, built from libcst nodes and formatted with black.
+"""AST -> Python module, built from libcst nodes (formatted with black for ``ampc compile``).
 
 The generated module is meant to be read and stepped through:
 
@@ -7,13 +7,17 @@ The generated module is meant to be read and stepped through:
             var = page.var
             # welcome.amp:2:1
             var["@name"] = Concat("Hi ", attribute("FirstName"))
-            page.write("<p>")
+            # welcome.amp:3:4
+            page.write("<p>", var["@name"], "</p>")
             ...
         return page.output
 
-* AMPscript variables live in ``var``, a dict keyed by their AMPscript names
-  (``var["@name"]``), so a debugger shows them as they are written; their
-  case is canonicalised to the first spelling in the file.
+* AMPscript variables live in ``var``, a dict keyed by their names folded to
+  lower case (``var["@name"]``), so that every access is a plain dict
+  operation and a debugger shows them as a dict.
+* Adjacent text and one value are written by one ``page.write`` call; V()
+  is its argument; text functions of literals are computed at compile time
+  (`_FOLDABLE`).
 * Each statement is preceded by a ``# file.amp:LINE:COL`` comment; the
   runtime reads these back to put AMPscript lines in its error messages.
 * Functions are called by their canonical AMPscript names, imported from
@@ -28,14 +32,15 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 
-import black
 import libcst as cst
 from ampscript.contexts import rejection
 from ampscript.registry import FunctionSpec, all_functions, lookup
+from ampscript.variables import fold
 
 from . import nodes as n
 from .diagnostics import Diagnostics
@@ -63,6 +68,13 @@ _NO_CALL_ARGUMENT = {"ischtmlbrowser"}
 # .../claimrowvalue/, .../encryptsymmetric/, .../decryptsymmetric/), so
 # their counts stay compile errors.
 _ARITY_CHECKED_AT_COMPILE_TIME = {"httpget", "claimrowvalue", "encryptsymmetric", "decryptsymmetric"}
+
+# Functions of text alone (no context, culture, clock or data), computed at
+# compile time when all their arguments are string literals
+# (`_Generator.folded_call`); results longer than `_FOLDED_MAX` stay calls.
+_FOLDABLE = {"uppercase", "lowercase", "concat", "trim", "length"}
+_FOLDED_MAX = 10_000
+_NO_SPAN = n.Span(0, 0, 0, 0, 0, 0)  # for a number the compiler computed (numbers need no position)
 
 # Signed 64-bit: an integer literal outside it prints and computes as 0, as
 # Marketing Cloud's engineers observed (issue 9).
@@ -129,7 +141,19 @@ def generate(
 
 
 def format_python(code: str) -> str:
-    return black.format_str(code, mode=black.Mode(target_versions={black.TargetVersion.PY311}))
+    """The module formatted by black, in one pass.
+
+    ``black.format_str`` formats twice when the first pass changed anything
+    (for trailing commas that a second pass would treat differently); the
+    generated code never has those, so one pass gives the same result (the
+    tests check that black leaves the output unchanged) at two thirds of
+    the cost.  black is imported here: only ``ampc compile`` formats.
+    """
+    import black
+
+    mode = black.Mode(target_versions={black.TargetVersion.PY311})
+    format_once = getattr(black, "_format_str_once", None)  # black's own first pass
+    return format_once(code, mode=mode) if format_once is not None else black.format_str(code, mode=mode)
 
 
 def _comment_safe(text: str) -> str:
@@ -153,7 +177,6 @@ class _Generator:
         self.functions_used: set[str] = set()
         self.helpers_used: set[str] = set()
         self.uses_decimal = False
-        self.spellings: dict[str, str] = {}
         self.last_marker: tuple[int, int] | None = None
         self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
         self.kind = kind  # where the script runs ("email", "page", "sms"), for ampscript.contexts; None: anywhere
@@ -239,7 +262,7 @@ class _Generator:
 
     def block(self, nodes: list[n.Node]) -> list[cst.BaseStatement]:
         statements = []
-        for node in nodes:
+        for node in _merge_output(nodes):
             statement = self.statement(node)
             if isinstance(statement, cst.FlattenSentinel):
                 statements.extend(statement.nodes)
@@ -251,22 +274,11 @@ class _Generator:
         marker = self.marker(node.span)
         if isinstance(node, n.Text):
             return self.simple(cst.Expr(self.page_write(python_literal(node.value))), marker)
-        if isinstance(node, n.InlineExpression):
-            return self.simple(cst.Expr(self.page_write(self.expression(node.expression))), marker)
-        if isinstance(node, n.Personalization):
-            if node.name.lower().startswith("httpget "):
-                self.problem_at(
-                    node, "malformed content syndication string: the URL must be in double quotes",
-                    hint='write %%httpget "https://..."%%', code="AMP001",
-                )
-                return None
-            value = self.helper("personalization", [python_literal(node.name), python_literal(node.written)])
-            return self.simple(cst.Expr(self.page_write(value)), marker)
-        if isinstance(node, n.SendTimeContent):
-            content = self.helper(
-                "send_time_content", [python_literal(node.url), cst.Name("True" if node.before else "False")]
-            )
-            return self.simple(cst.Expr(self.page_write(content)), marker)
+        if isinstance(node, _Output):
+            return self.merged_output(node, marker)
+        if isinstance(node, (n.InlineExpression, n.Personalization, n.SendTimeContent)):
+            value = self.output_value(node)
+            return None if value is None else self.simple(cst.Expr(self.page_write(value)), marker)
         if isinstance(node, n.ServerJavaScript):
             # One error per block; the hint once, on the first.
             first = not any(problem.code == "AMP005" for problem in self.problems)
@@ -293,6 +305,44 @@ class _Generator:
         if isinstance(node, n.For):
             return self.for_statement(node, marker)
         raise AssertionError(f"unknown node {node!r}")
+
+    def merged_output(self, node: _Output, marker: list[cst.EmptyLine]) -> cst.SimpleStatementLine | None:
+        """One ``page.write(...)`` for text and at most one value, under the value's marker.
+
+        Only the value can fail, so an error still points at its own
+        AMPscript position.  A personalization string that turns out to be
+        an error (a malformed %%httpget) is written on its own.
+        """
+        values = []
+        for item in node.items:
+            if isinstance(item, n.Text):
+                if values and isinstance(values[-1], cst.SimpleString) and item is not node.items[0]:
+                    values[-1] = python_literal(_literal_value(values[-1]) + item.value)  # adjacent texts join
+                else:
+                    values.append(python_literal(item.value))
+            else:
+                value = self.output_value(item)
+                if value is None:
+                    return None
+                values.append(value)
+        return self.simple(cst.Expr(self.page_write(*values)), marker)
+
+    def output_value(self, node: n.Node) -> cst.BaseExpression | None:
+        """What an inline expression, personalization string or syndication string writes."""
+        if isinstance(node, n.InlineExpression):
+            return self.expression(node.expression)
+        if isinstance(node, n.Personalization):
+            if node.name.lower().startswith("httpget "):
+                self.problem_at(
+                    node, "malformed content syndication string: the URL must be in double quotes",
+                    hint='write %%httpget "https://..."%%', code="AMP001",
+                )
+                return None
+            return self.helper("personalization", [python_literal(node.name), python_literal(node.written)])
+        assert isinstance(node, n.SendTimeContent)
+        return self.helper(
+            "send_time_content", [python_literal(node.url), cst.Name("True" if node.before else "False")]
+        )
 
     def if_statement(self, node: n.If, marker: list[cst.EmptyLine]) -> cst.If | cst.FlattenSentinel:
         # Lower in source order (so markers follow the source).
@@ -420,8 +470,8 @@ class _Generator:
         )
 
     def variable_name(self, node: n.Variable) -> str:
-        """The variable's canonical spelling: the first one used in the file."""
-        return self.spellings.setdefault(node.name.lower(), node.name)
+        """The variable's key: its name folded to lower case (`ampscript.variables.fold`), as the runtime keys it."""
+        return fold(node.name)
 
     def function_call(self, node: n.Call) -> cst.BaseExpression:
         spec = self.check_call(node)
@@ -431,7 +481,10 @@ class _Generator:
             return self.wrong_arity(spec, node)
         if spec.name.lower() == "iif":
             return self.iif(node)
-        self.functions_used.add(spec.name)
+        if spec.name.lower() == "v":
+            # V() gives its argument as it is (ampscript.functions.utility.V): no call needed.
+            self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
+            return _parenthesize_any(self.expression(node.args[0]))
         arguments = []
         for position, argument in enumerate(node.args):
             if spec.name.lower() in _OUTPUT_FUNCTIONS and not isinstance(argument, n.Call):
@@ -447,7 +500,45 @@ class _Generator:
                 arguments.append(python_literal(""))
             else:
                 arguments.append(self.expression(argument))
+        folded = self.folded_call(spec, arguments)
+        if folded is not None:
+            self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
+            return folded
+        self.functions_used.add(spec.name)
         return self.call(cst.Name(spec.name), arguments)
+
+    def folded_call(self, spec: FunctionSpec, arguments: list[cst.BaseExpression]) -> cst.BaseExpression | None:
+        """The result of a pure text function of literals, computed now: ``Uppercase("item")`` is "ITEM".
+
+        Only functions whose result depends on nothing but their arguments
+        (`_FOLDABLE`), and only when every (lowered) argument is a string or
+        whole-number literal, so ``Concat(Uppercase("a"), "-", 1)`` folds
+        too; if the function fails on them, the call stays, to fail when it
+        runs.
+        """
+        if spec.name.lower() not in _FOLDABLE or not arguments:
+            return None
+        values = []
+        for argument in arguments:
+            if isinstance(argument, cst.SimpleString):
+                values.append(argument.evaluated_value)
+            elif isinstance(argument, cst.Integer):
+                values.append(int(argument.value))
+            else:
+                return None
+        from ampscript import (
+            functions,  # the runtime computes it, so the result is the runtime's
+        )
+
+        try:
+            result = getattr(functions, spec.name)(*values)
+        except Exception:
+            return None
+        if type(result) is str and len(result) <= _FOLDED_MAX:
+            return python_literal(result)
+        if type(result) is int:
+            return self.number(n.NumberLiteral(result, str(result), _NO_SPAN))
+        return None
 
     def iif(self, node: n.Call) -> cst.BaseExpression:
         """IIf(condition, a, b) as Python's ``a if condition else b``: only the chosen value is evaluated.
@@ -563,8 +654,8 @@ class _Generator:
         self.helpers_used.add(name)
         return self.call(cst.Name(name), arguments)
 
-    def page_write(self, value: cst.BaseExpression) -> cst.Call:
-        return self.call(cst.Attribute(cst.Name("page"), cst.Name("write")), [value])
+    def page_write(self, *values: cst.BaseExpression) -> cst.Call:
+        return self.call(cst.Attribute(cst.Name("page"), cst.Name("write")), list(values))
 
     @staticmethod
     def call(function: cst.BaseExpression, arguments: list[cst.BaseExpression]) -> cst.Call:
@@ -585,6 +676,62 @@ class _Generator:
             dotted = cst.Attribute(dotted, cst.Name(part))
         aliases = [cst.ImportAlias(cst.Name(name)) for name in names]
         return cst.SimpleStatementLine([cst.ImportFrom(module=dotted, names=aliases)])
+
+
+_WRITTEN = (n.InlineExpression, n.Personalization, n.SendTimeContent)
+
+
+@dataclass
+class _Output:
+    """Adjacent output merged into one write: texts and at most one value (`anchor`, else the first text)."""
+
+    items: list[n.Node]
+    anchor: n.Node
+
+    @property
+    def span(self) -> n.Span:
+        return self.anchor.span
+
+
+def _merge_output(nodes: list[n.Node]) -> list[n.Node | _Output]:
+    """Group runs of text and written values, so that one ``page.write`` call writes each run.
+
+    A group holds any number of texts and at most one value (an inline
+    expression, personalization or syndication string): texts cannot fail,
+    so the group's marker can be its value's, and every error keeps its
+    position.  Statements in between (set, if, for...) end a group.
+    """
+    merged: list[n.Node | _Output] = []
+    group: list[n.Node] = []
+    value: n.Node | None = None
+
+    def flush() -> None:
+        nonlocal group, value
+        if len(group) == 1:
+            merged.append(group[0])
+        elif group:
+            merged.append(_Output(group, value if value is not None else group[0]))
+        group, value = [], None
+
+    for node in nodes:
+        if isinstance(node, n.Text):
+            group.append(node)
+        elif isinstance(node, _WRITTEN):
+            if value is not None:
+                # A second value: the texts after the first value stay with it; this one starts anew.
+                flush()
+            group.append(node)
+            value = node
+        else:
+            flush()
+            merged.append(node)
+    flush()
+    return merged
+
+
+def _literal_value(literal: cst.SimpleString) -> str:
+    """The text of a literal made by `python_literal`."""
+    return literal.evaluated_value
 
 
 def _parameter_kind(spec: FunctionSpec, position: int) -> str | None:
@@ -622,6 +769,13 @@ def _boolean_chain(operator: cst.And | cst.Or, operands: list[cst.BaseExpression
     for operand in operands[1:]:
         result = cst.BooleanOperation(result, operator, operand)
     return result
+
+
+def _parenthesize_any(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """The expression in parentheses when it is a conditional or boolean operation (so it stays one operand)."""
+    if isinstance(expression, (cst.BooleanOperation, cst.IfExp)) and not expression.lpar:
+        return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expression
 
 
 def _parenthesize(expression: cst.BaseExpression) -> cst.BaseExpression:

@@ -27,6 +27,7 @@ Divide(1, 0))`` is ``NaN`` (choice: sfmc.guide does not try it; it is what
 from __future__ import annotations
 
 import math as _math
+import operator
 import random as _random
 from collections.abc import Callable
 from decimal import Decimal
@@ -49,8 +50,23 @@ def _as_double(number: Number) -> float:
         return _math.inf if number > 0 else -_math.inf
 
 
-def _double(operation: Callable[[float, float], float], left: Number, right: Number) -> Number:
-    """`operation` on the two numbers as doubles, as Marketing Cloud computes."""
+# Below this, integers and their sums, differences and products are exact
+# doubles, and whole results print as integers (`from_double`): the integer
+# operation gives the same number as the double one, without the detour.
+_EXACT_INT = 10**15
+
+
+def _double(operation: Callable[[float, float], float], left: Number, right: Number, exact: bool = False) -> Number:
+    """`operation` on the two numbers as doubles, as Marketing Cloud computes.
+
+    `exact`: the operation (+, -, *) gives the same result on small integers
+    as on doubles, so two such integers take the fast path.
+    """
+    if exact and type(left) is int and type(right) is int and -_EXACT_INT < left < _EXACT_INT \
+            and -_EXACT_INT < right < _EXACT_INT:
+        result = operation(left, right)
+        if -_EXACT_INT < result < _EXACT_INT:
+            return result
     return from_double(operation(_as_double(left), _as_double(right)))
 
 
@@ -60,7 +76,7 @@ def Add(number1: params.Number, number2: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-add.html
     """
-    return _double(lambda a, b: a + b, number1, number2)
+    return _double(operator.add, number1, number2, exact=True)
 
 
 @ampscript_function("Math")
@@ -69,7 +85,7 @@ def Subtract(minuend: params.Number, subtrahend: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-subtract.html
     """
-    return _double(lambda a, b: a - b, minuend, subtrahend)
+    return _double(operator.sub, minuend, subtrahend, exact=True)
 
 
 @ampscript_function("Math")
@@ -78,7 +94,7 @@ def Multiply(number1: params.Number, number2: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-multiply.html
     """
-    return _double(lambda a, b: a * b, number1, number2)
+    return _double(operator.mul, number1, number2, exact=True)
 
 
 def _divide(a: float, b: float) -> float:

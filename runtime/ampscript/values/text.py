@@ -28,8 +28,11 @@ def clean_text(text: str) -> str:
 
 def to_text(value: Any) -> str:
     """How Marketing Cloud prints a value."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return value
+    if kind is int:  # the next most common: counters, Add() results (bool is not int here: type() is exact)
+        return str(value)
     if value is None or value is UNSET:
         return ""
     if isinstance(value, str):
