@@ -130,6 +130,8 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
                 minimum = maximum
         if name.lower() in FUNCTIONS:
             raise ValueError(f"AMPscript function {name} is registered twice")
+        if rest is _as_given and all(guard.fast == "pass" for guard in guards):
+            rest = None  # nothing to convert: the function is called as it is, without a wrapper
         implementation = converting(function, guards, minimum, rest)
         if output_grows:
             implementation = _size_checked(implementation, name)
@@ -159,8 +161,15 @@ def _one(param: Param, function: str, parameter: str) -> Callable[[Any], Any]:
     return converter
 
 
-def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tuple], list]:
+def _as_given(rest: tuple) -> tuple:
+    """The extra arguments of a variadic function that converts them itself."""
+    return rest
+
+
+def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tuple], tuple | list]:
     """The conversion of a variadic function's extra arguments (name/value pairs: names are text)."""
+    if param.fast == "pass":
+        return _as_given
     values = _one(param, function, parameter)
     if param.fast == "str":
         convert = param.convert
