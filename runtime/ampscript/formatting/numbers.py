@@ -86,6 +86,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Context as DecimalContext
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -238,6 +239,15 @@ def _affixes(pattern, minus: str, percent: str = "%") -> _Affixes:
 # ---------------------------------------------------------------- helpers
 
 
+# Arithmetic contexts made once (a `localcontext()` per call cost more than
+# the formatting itself): a double's 15 significant digits, and enough
+# digits for any rounding of the numbers AMPscript holds.
+_DOUBLE_CONTEXT = DecimalContext(prec=_DOUBLE_DIGITS, rounding=ROUND_HALF_UP)
+_ROUNDING_DIGITS = 60
+_ROUNDING_CONTEXT = DecimalContext(prec=_ROUNDING_DIGITS, rounding=ROUND_HALF_UP)
+_QUANTUM = [Decimal(1).scaleb(-places) for places in range(100)]  # 1, 0.1, 0.01, ...
+
+
 def _as_decimal(value: int | Decimal) -> Decimal:
     """The value as .NET sees it: a 64-bit integer exactly, anything else as a double's 15 digits."""
     number = Decimal(value)
@@ -245,17 +255,18 @@ def _as_decimal(value: int | Decimal) -> Decimal:
         return number
     if number == 0:
         return Decimal(0)
-    with localcontext() as context:
-        context.prec = _DOUBLE_DIGITS
-        context.rounding = ROUND_HALF_UP
-        return +number
+    return _DOUBLE_CONTEXT.plus(number)
 
 
 def _round(value: Decimal, places: int) -> Decimal:
     """Round to `places` decimals, ties away from zero (.NET formatting)."""
+    quantum = _QUANTUM[places] if 0 <= places < len(_QUANTUM) else Decimal(1).scaleb(-places)
+    digits = value.adjusted() + places + 5
+    if digits <= _ROUNDING_DIGITS:
+        return value.quantize(quantum, rounding=ROUND_HALF_UP, context=_ROUNDING_CONTEXT)
     with localcontext() as context:
-        context.prec = max(60, value.adjusted() + places + 5)
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        context.prec = digits
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def _round_significant(value: Decimal, digits: int) -> Decimal:
@@ -264,9 +275,9 @@ def _round_significant(value: Decimal, digits: int) -> Decimal:
     return _round(value, digits - 1 - value.adjusted())
 
 
-def _split_digits(value: Decimal, places: int) -> tuple[str, str]:
+def _split_digits(value: Decimal, places: int, rounded: Decimal | None = None) -> tuple[str, str]:
     """Integer and fraction digits of abs(value) rounded to `places` decimals ("" for a zero integer part)."""
-    text = format(abs(_round(value, places)), "f")
+    text = format(abs(_round(value, places) if rounded is None else rounded), "f")
     whole, _, fraction = text.partition(".")
     return whole.lstrip("0"), fraction.ljust(places, "0")
 
@@ -287,12 +298,13 @@ def _group(digits: str, sizes: tuple[int, int], separator: str) -> str:
 
 def _fixed(value: Decimal, places: int, culture_: Culture, grouped: bool) -> tuple[str, bool]:
     """Digits of abs(value) with `places` decimals, and whether the rounded value is negative."""
-    whole, fraction = _split_digits(value, places)
+    rounded = _round(value, places)
+    whole, fraction = _split_digits(value, places, rounded)
     whole = whole or "0"
     if grouped:
         whole = _group(whole, culture_.group_sizes, culture_.group)
     text = f"{whole}{culture_.decimal}{fraction}" if places else whole
-    is_negative = value < 0 and _round(value, places) != 0
+    is_negative = value < 0 and rounded != 0
     return text, is_negative
 
 
