@@ -197,6 +197,11 @@ def _shown(value: float, unit: str) -> str:
 
 
 def main() -> int:
+    try:
+        import jinja2  # noqa: F401  (the render and compile baselines)
+    except ImportError:
+        print('benchmarks/run.py needs Jinja2, its baseline: python3 -m pip install -e ".[bench]"', file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--only", help="comma-separated sections: render, compile, startup, data, memory")
