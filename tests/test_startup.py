@@ -123,6 +123,24 @@ def test_the_command_line_answers_without_the_compiler(tmp_path, arguments):
     assert not set(found["top"]) & HEAVY
 
 
+def test_ampc_check_runs_without_the_code_generator(tmp_path):
+    """Issue 11: `ampc check` parses and checks, and never imports libcst or black (it generates no code)."""
+    script = tmp_path / "c.amp"
+    script.write_text('%%[ set @a = Concat("a", Nope()) @b = 1 ]%%%%=v(@a)=%%', encoding="utf-8")
+    found = _loaded_after(
+        f"""
+        import contextlib, io, json
+        from ampc.cli import main
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            code = main(["check", {str(script)!r}])
+        assert code == 1 and "unknown function 'Nope'" in err.getvalue(), err.getvalue()
+        print(json.dumps(modules()))
+        """,
+        tmp_path,
+    )
+    assert not set(found["top"]) & {"libcst", "black"}
+
+
 def test_the_category_table_matches_the_category_modules():
     on_disk = {module.name for module in pkgutil.iter_modules(ampscript.functions.__path__)}
     assert set(CATEGORIES) == on_disk

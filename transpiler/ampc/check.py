@@ -11,7 +11,7 @@ from __future__ import annotations
 from ampscript.contexts import check_kind
 from ampscript.values import case, clean_text
 
-from .codegen import generate
+from .calls import check_calls
 from .declarations import check_declarations
 from .diagnostics import Diagnostic, Diagnostics
 from .errors import CompileError, SourceFile
@@ -41,11 +41,7 @@ def check_source(
         template = parse(source, filename, problems)
         if check_nesting(template, problems):
             check_declarations(template, problems)
-            try:
-                generate(template, problems, readable=False, diagnostics=diagnostics, kind=check_kind(kind))
-                problems = []  # generate raises every problem it was given, so none were left
-            except CompileError as error:
-                problems = list(error.problems)
+            check_calls(template, problems, diagnostics, check_kind(kind))
         names = None if subscriber_names is None else {case.fold(name) for name in subscriber_names}
         diagnostics.extend(lint(template, names))
     except RecursionError:

@@ -30,44 +30,15 @@ code: no input can change the module's structure.
 
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 
 import libcst as cst
-from ampscript.contexts import rejection
-from ampscript.registry import FunctionSpec, all_functions, lookup
+from ampscript.registry import FunctionSpec, lookup
 from ampscript.variables import fold
 
 from . import nodes as n
-from .diagnostics import Diagnostics
-from .errors import CompileError, SourceFile
-
-# Output() and OutputLine() write only the results of function calls: a
-# literal or a variable argument prints nothing (OutputLine still ends the
-# line), and either function inside another call aborts the page
-# (https://sfmc.guide/engagement/ampscript/functions/output/; the reference
-# calls a non-call argument an error, but Marketing Cloud renders the page).
-_OUTPUT_FUNCTIONS = {"output", "outputline"}
-
-# Functions Marketing Cloud refuses to run with a function call written
-# straight in as their argument (the value must come through a variable).
-# IsCHTMLBrowser(HTTPRequestHeader("user-agent")) aborts the page even when
-# the header was sent (https://sfmc.guide/engagement/ampscript/functions/ischtmlbrowser/).
-_NO_CALL_ARGUMENT = {"ischtmlbrowser"}
-
-# Argument counts are checked when a call runs (issue 10, observed on live
-# CloudPages; sfmc.guide's gated test pages for Concat, IndexOf, v, GUID,
-# Redirect, RaiseError... render with a wrong-arity call in a branch not
-# taken).  For these functions sfmc.guide observed the opposite, a
-# compile-time failure of the whole page even in a branch that never runs
-# (https://sfmc.guide/engagement/ampscript/functions/httpget/,
-# .../claimrowvalue/, .../encryptsymmetric/, .../decryptsymmetric/), so
-# their counts stay compile errors.
-_ARITY_CHECKED_AT_COMPILE_TIME = {"httpget", "claimrowvalue", "encryptsymmetric", "decryptsymmetric"}
+from .calls import OUTPUT_FUNCTIONS, arity_message
 
 # Functions of text alone (no context, culture, clock or data), computed at
 # compile time when all their arguments are string literals
@@ -88,18 +59,6 @@ _OPERANDS_PER_CHAIN = 16
 
 _COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
-# Functions Marketing Cloud itself refuses when it validates an email or a
-# CloudPage, so ampc refuses them at compile time too.  RatingStars: any call,
-# even behind an if that never runs, fails validation (HTTP 422) on email and
-# CloudPage content; it resolves only inside Einstein Email Recommendations'
-# own rendering (observed on real tenants by the ampscript-data catalog,
-# https://github.com/JoernBerkefeld/ampscript-data, einstein-email-recs.js).
-_REJECTED_BY_MARKETING_CLOUD = {
-    "ratingstars": "RatingStars() works only inside Einstein Email Recommendations' own rendering; "
-    "Marketing Cloud rejects it in emails and CloudPages when the content is validated",
-}
-
-
 def python_literal(text: str) -> cst.SimpleString:
     """A Python string literal for any text (quotes, backslashes, NUL, newlines...)."""
     literal = repr(text)  # repr() always yields a single-line literal that evaluates to `text`
@@ -113,30 +72,13 @@ def docstring_literal(text: str) -> cst.SimpleString:
     return python_literal(text)
 
 
-@cache
-def _catalog() -> dict[str, tuple[str, str]]:
-    """Every AMPscript function Salesforce documents: lowercase name -> (name, category)."""
-    data = json.loads(resources.files("ampc").joinpath("data/ampscript_functions.json").read_text("utf-8"))
-    return {name.lower(): (name, category) for name, category in data["functions"].items()}
+def generate(template: n.Template, *, readable: bool = True) -> str:
+    """The Python module for a template that passed the checks (black-formatted if `readable`).
 
-
-def generate(
-    template: n.Template,
-    problems: list[CompileError] | None = None,
-    *,
-    readable: bool = True,
-    diagnostics: Diagnostics | None = None,
-    kind: str | None = None,
-) -> str:
-    """The Python module for a parsed template (black-formatted if `readable`), or raise CompileError.
-
-    `problems` already found (by the parser) are reported together with the
-    generator's own; calls with the wrong number of arguments, which fail
-    only when they run, go to `diagnostics` as deferred errors.  With a
-    `kind` ("email", "page", "sms"), calls Marketing Cloud rejects in that
-    kind of content are errors (`ampscript.contexts`).
+    The check passes (`ampc.calls` and the others in `ampc.compiler`) have
+    found nothing wrong: the generator only emits.
     """
-    code = _Generator(template, problems, diagnostics, kind).module().code
+    code = _Generator(template).module().code
     return format_python(code) if readable else code
 
 
@@ -162,24 +104,14 @@ def _comment_safe(text: str) -> str:
 
 
 class _Generator:
-    def __init__(
-        self,
-        template: n.Template,
-        problems: list[CompileError] | None = None,
-        diagnostics: Diagnostics | None = None,
-        kind: str | None = None,
-    ) -> None:
+    def __init__(self, template: n.Template) -> None:
         self.template = template
-        self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
-        self.file = SourceFile(template.filename, template.source)
         self.comment_name = _comment_safe(template.filename.replace("\\", "/").rsplit("/", 1)[-1])
-        self.problems: list[CompileError] = list(problems or [])
         self.functions_used: set[str] = set()
         self.helpers_used: set[str] = set()
         self.uses_decimal = False
         self.last_marker: tuple[int, int] | None = None
         self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
-        self.kind = kind  # where the script runs ("email", "page", "sms"), for ampscript.contexts; None: anywhere
         self.call_sites: dict[str, tuple[int, int]] = {}  # function -> where it is first called
 
     # ---- module ------------------------------------------------------------------
@@ -187,9 +119,6 @@ class _Generator:
     def module(self) -> cst.Module:
         body = [self.simple(self.assign(cst.Name("var"), cst.Attribute(cst.Name("page"), cst.Name("var"))))]
         body += self.block(self.template.body)
-        if self.problems:
-            self.problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
-            raise CompileError.collect(self.problems)
 
         with_page = cst.With(
             items=[
@@ -280,19 +209,9 @@ class _Generator:
             value = self.output_value(node)
             return None if value is None else self.simple(cst.Expr(self.page_write(value)), marker)
         if isinstance(node, n.ServerJavaScript):
-            # One error per block; the hint once, on the first.
-            first = not any(problem.code == "AMP005" for problem in self.problems)
-            shown = node.language or "javascript (the default)"
-            self.problem(self.file.error(
-                f"server-side script in language {shown!r} is not supported; ampc compiles AMPscript only",
-                node.span.line, node.span.column, code="AMP005",
-                hint='for AMPscript use <script runat="server" language="ampscript">; '
-                "server-side JavaScript (SSJS) cannot be compiled" if first else None,
-            ))
-            return None
+            raise AssertionError("server-side JavaScript reached the code generator (ampc.calls rejects it)")
         if isinstance(node, n.Unevaluated):
-            self.expression(node.expression)  # checked (unknown functions are still errors), never run
-            return None
+            return None  # parsed, never evaluated (its calls were checked by ampc.calls)
         if isinstance(node, n.VarDeclaration):
             names = [python_literal(self.variable_name(v)) for v in node.variables]
             return self.simple(cst.Expr(self.call(cst.Attribute(cst.Name("var"), cst.Name("declare")), names)), marker)
@@ -332,12 +251,6 @@ class _Generator:
         if isinstance(node, n.InlineExpression):
             return self.expression(node.expression)
         if isinstance(node, n.Personalization):
-            if node.name.lower().startswith("httpget "):
-                self.problem_at(
-                    node, "malformed content syndication string: the URL must be in double quotes",
-                    hint='write %%httpget "https://..."%%', code="AMP001",
-                )
-                return None
             return self.helper("personalization", [python_literal(node.name), python_literal(node.written)])
         assert isinstance(node, n.SendTimeContent)
         return self.helper(
@@ -474,21 +387,20 @@ class _Generator:
         return fold(node.name)
 
     def function_call(self, node: n.Call) -> cst.BaseExpression:
-        spec = self.check_call(node)
-        if spec is None:
-            return cst.Name("None")  # placeholder; the problems are raised at the end
+        spec = lookup(node.name)
+        assert spec is not None, f"{node.name}() reached the code generator unchecked (ampc.calls)"
+        self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
         if not spec.accepts(len(node.args)):
             return self.wrong_arity(spec, node)
         if spec.name.lower() == "iif":
             return self.iif(node)
         if spec.name.lower() == "v":
             # V() gives its argument as it is (ampscript.functions.utility.V): no call needed.
-            self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
             return _parenthesize_any(self.expression(node.args[0]))
         arguments = []
         for position, argument in enumerate(node.args):
-            if spec.name.lower() in _OUTPUT_FUNCTIONS and not isinstance(argument, n.Call):
-                continue  # prints nothing (see _OUTPUT_FUNCTIONS)
+            if spec.name.lower() in OUTPUT_FUNCTIONS and not isinstance(argument, n.Call):
+                continue  # prints nothing (see ampc.calls.OUTPUT_FUNCTIONS)
             if position in spec.out_params and isinstance(argument, n.Variable):
                 ref = cst.Attribute(cst.Name("var"), cst.Name("ref"))
                 arguments.append(self.call(ref, [python_literal(self.variable_name(argument))]))
@@ -502,7 +414,6 @@ class _Generator:
                 arguments.append(self.expression(argument))
         folded = self.folded_call(spec, arguments)
         if folded is not None:
-            self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
             return folded
         self.functions_used.add(spec.name)
         return self.call(cst.Name(spec.name), arguments)
@@ -557,47 +468,6 @@ class _Generator:
             rpar=[cst.RightParen()],
         )
 
-    def check_call(self, node: n.Call) -> FunctionSpec | None:
-        spec = lookup(node.name)
-        if spec is None:
-            self.problem(self.unknown_function(node))
-            for argument in node.args:  # still check what is inside
-                self.expression(argument)
-            return None
-        found = len(self.problems)
-        self.call_sites.setdefault(spec.name, (node.name_span.line, node.name_span.column))
-        rejected = rejection(self.kind, spec.name)
-        if rejected is not None:
-            message, hint = rejected
-            self.problem(self.file.error(
-                message, node.name_span.line, node.name_span.column, hint=hint, code="AMP016"
-            ))
-        for position in sorted(spec.out_params):
-            if position < len(node.args) and not isinstance(node.args[position], n.Variable):
-                self.problem_at(
-                    node.args[position],
-                    f"argument {position + 1} of {spec.name}() receives a result, so it must be a variable, not a value",
-                    hint=f"pass a variable such as @result{position + 1}",
-                    code="AMP014",
-                )
-        if spec.name.lower() in _NO_CALL_ARGUMENT and node.args and isinstance(node.args[0], n.Call):
-            self.problem_at(
-                node.args[0],
-                f"{spec.name}() cannot take a function call as its argument; Marketing Cloud aborts the page",
-                hint=f"set the value into a variable first: set @value = {node.args[0].name}(...)",
-                code="AMP015",
-            )
-        for argument in node.args:
-            if isinstance(argument, n.Call) and argument.name.lower() in _OUTPUT_FUNCTIONS:
-                self.problem_at(
-                    argument,
-                    f"{argument.name}() cannot be used inside another function call; Marketing Cloud aborts the page",
-                    hint=f"call {argument.name}() on its own, or pass the value: {spec.name}(v(...))",
-                    code="AMP015",
-                )
-        ok = len(self.problems) == found
-        return spec if ok else None
-
     def wrong_arity(self, spec: FunctionSpec, node: n.Call) -> cst.BaseExpression:
         """A call with the wrong number of arguments: an error when (and only if) it runs.
 
@@ -606,47 +476,9 @@ class _Generator:
         (issue 10, observed on live CloudPages).  The call's arguments are
         not evaluated.
         """
-        given = len(node.args)
-        message = (
-            f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
-            f"but {given} {'was' if given == 1 else 'were'} given"
-        )
-        if spec.name.lower() in _ARITY_CHECKED_AT_COMPILE_TIME:
-            self.problem_at(node, message, code="AMP013")
-            return cst.Name("None")  # placeholder; the problems are raised at the end
-        self.diagnostics.add(self.file.diagnostic("AMP013", message, node.span))
-        for argument in node.args:  # still checked
-            self.expression(argument)
+        message = arity_message(spec, len(node.args))  # a deferred error of ampc.calls too
         line, column = node.span.line, node.span.column
         return self.helper("wrong_arity", [python_literal(message), cst.Integer(str(line)), cst.Integer(str(column))])
-
-    def unknown_function(self, node: n.Call) -> CompileError:
-        documented = _catalog().get(node.name.lower())
-        line, column = node.name_span.line, node.name_span.column
-        rejected = _REJECTED_BY_MARKETING_CLOUD.get(node.name.lower())
-        if rejected is not None:
-            return self.file.error(rejected, line, column, code="AMP012")
-        if documented is not None:
-            name, category = documented
-            return self.file.error(
-                f"{name}() ({category}) is an AMPscript function that ampc does not support yet",
-                line,
-                column,
-                hint="run 'ampc functions' to list the supported functions",
-                code="AMP011",
-            )
-        known = [spec.name for spec in all_functions()] + [name for name, _ in _catalog().values()]
-        by_lower = {name.lower(): name for name in known}
-        close = difflib.get_close_matches(node.name.lower(), list(by_lower), n=1, cutoff=0.75)
-        hint = f"did you mean {by_lower[close[0]]}()?" if close else None
-        return self.file.error(f"unknown function '{node.name}'", line, column, hint=hint, code="AMP010")
-
-    def problem(self, error: CompileError) -> None:
-        self.problems.append(error)
-
-    def problem_at(self, node: n.Node | n.Expression, message: str, hint: str | None = None, *, code: str) -> None:
-        """A problem located at the start of `node`."""
-        self.problem(self.file.error(message, node.span.line, node.span.column, hint=hint, code=code))
 
     # ---- small builders ------------------------------------------------------------
 

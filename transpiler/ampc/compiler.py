@@ -14,6 +14,7 @@ from ampscript.contexts import check_kind
 from ampscript.errors import AMPscriptError
 from ampscript.values import clean_text
 
+from .calls import check_calls
 from .codegen import generate
 from .declarations import check_declarations
 from .diagnostics import Diagnostics
@@ -33,8 +34,8 @@ def compile_source(
     """Compile AMPscript source into the source of a Python module.
 
     The passes: parse (syntax and structure), check (nesting depth, ``var``
-    declarations), emit (code generation, which also checks calls).  Every problem found is
-    reported together in one `CompileError`.
+    declarations, calls: `ampc.calls`), emit (`ampc.codegen`, which only
+    emits).  Every problem found is reported together in one `CompileError`.
 
     `readable` formats the module with black, for people to read (``ampc
     compile``, this function's default).  What is compiled only to be run
@@ -54,7 +55,11 @@ def compile_source(
         if not check_nesting(template, problems):
             raise CompileError.collect(problems)
         check_declarations(template, problems)
-        return generate(template, problems, readable=readable, diagnostics=diagnostics, kind=check_kind(kind))
+        check_calls(template, problems, diagnostics if diagnostics is not None else Diagnostics(), check_kind(kind))
+        if problems:
+            problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
+            raise CompileError.collect(problems)
+        return generate(template, readable=readable)
     except RecursionError:
         # The nesting check keeps the recursive passes far from Python's
         # limit; this is the last line of defence, not the plan.

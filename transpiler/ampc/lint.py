@@ -7,7 +7,6 @@ warning with a stable code (`ampc.diagnostics.CODES`, AMP101 and up).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ampscript import system_strings
@@ -54,7 +53,7 @@ class _Linter:
         self.file = SourceFile(self.template.filename, self.template.source)
 
     def run(self) -> list[Diagnostic]:
-        for node in _walk(self.template.body):
+        for node in n.statements(self.template.body):
             self.statement(node)
         self.variables()
         return self.found
@@ -240,22 +239,6 @@ class _Linter:
                     first.span,
                     hint=f"set {first.name} = ... before reading it, or check the spelling",
                 )
-
-
-def _walk(nodes: list[n.Node]) -> Iterator[n.Node]:
-    """Every statement, in source order, entering if and for bodies."""
-    pending = list(reversed(nodes))
-    while pending:
-        node = pending.pop()
-        yield node
-        if isinstance(node, n.If):
-            bodies = [branch.body for branch in node.branches]
-            if node.else_body is not None:
-                bodies.append(node.else_body)
-            for body in reversed(bodies):
-                pending.extend(reversed(body))
-        elif isinstance(node, n.For):
-            pending.extend(reversed(node.body))
 
 
 def _shape(expression: n.Expression) -> tuple | None:

@@ -39,7 +39,7 @@ def check_nesting(template: n.Template, problems: list[CompileError]) -> bool:
     while pending:
         statements, depth = pending.pop()
         for statement in statements:
-            for expression in _expressions_of(statement):
+            for expression in n.expressions_of(statement):
                 _check_expression(expression, file, problems)
             if isinstance(statement, (n.If, n.For)):
                 if depth + 1 > MAX_BLOCK_DEPTH:
@@ -54,33 +54,8 @@ def check_nesting(template: n.Template, problems: list[CompileError]) -> bool:
                         )
                     )
                     continue  # one error for the whole too-deep part
-                pending.extend((body, depth + 1) for body in _bodies_of(statement))
+                pending.extend((body, depth + 1) for body in n.bodies_of(statement))
     return len(problems) == found
-
-
-def _bodies_of(statement: n.If | n.For) -> list[list[n.Node]]:
-    if isinstance(statement, n.For):
-        return [statement.body]
-    bodies = [branch.body for branch in statement.branches]
-    if statement.else_body is not None:
-        bodies.append(statement.else_body)
-    return bodies
-
-
-def _expressions_of(statement: n.Node) -> list[n.Expression]:
-    if isinstance(statement, n.InlineExpression):
-        return [statement.expression]
-    if isinstance(statement, n.Assignment):
-        return [statement.value]
-    if isinstance(statement, n.CallStatement):
-        return [statement.call]
-    if isinstance(statement, n.Unevaluated):
-        return [statement.expression]
-    if isinstance(statement, n.If):
-        return [branch.condition for branch in statement.branches]
-    if isinstance(statement, n.For):
-        return [statement.start, statement.stop]
-    return []
 
 
 def _check_expression(root: n.Expression, file: SourceFile, problems: list[CompileError]) -> None:

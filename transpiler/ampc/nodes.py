@@ -10,6 +10,7 @@ is the code generator's job, since AMPscript is case-insensitive throughout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Union
@@ -218,3 +219,42 @@ class Template:
     body: list[Node]
     filename: str
     source: str = field(repr=False)
+
+
+# ---- Walking the tree (shared by the check passes) -------------------------------
+
+
+def bodies_of(statement: If | For) -> list[list[Node]]:
+    """The statement lists an if (each branch, the else) or a for holds."""
+    if isinstance(statement, For):
+        return [statement.body]
+    bodies = [branch.body for branch in statement.branches]
+    if statement.else_body is not None:
+        bodies.append(statement.else_body)
+    return bodies
+
+
+def expressions_of(statement: Node) -> list[Expression]:
+    """The expressions a statement holds itself (not those in its bodies)."""
+    if isinstance(statement, (InlineExpression, Unevaluated)):
+        return [statement.expression]
+    if isinstance(statement, Assignment):
+        return [statement.value]
+    if isinstance(statement, CallStatement):
+        return [statement.call]
+    if isinstance(statement, If):
+        return [branch.condition for branch in statement.branches]
+    if isinstance(statement, For):
+        return [statement.start, statement.stop]
+    return []
+
+
+def statements(nodes: list[Node]) -> Iterator[Node]:
+    """Every statement, in source order, entering if and for bodies (without recursion)."""
+    pending = list(reversed(nodes))
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, (If, For)):
+            for body in reversed(bodies_of(node)):
+                pending.extend(reversed(body))
