@@ -14,13 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import ampc
+import pytest
 from ampscript import AMPscriptError, Context
 from ampscript.registry import all_functions
 from ampscript.values import UNSET, case
 from ampscript.values.compare import condition, eq, lt
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 RUNTIME = Path(__file__).parent.parent / "runtime" / "ampscript"
 CORPUS = Path(__file__).parent / "corpus"
@@ -176,3 +177,20 @@ def test_conditions_that_are_not_true_are_false_not_errors(value):
 @pytest.mark.parametrize("value", [True, 1, "1", "true", "TRUE"])
 def test_conditions_that_are_true(value):
     assert condition(value) is True
+
+
+# ---- the comparison fast paths agree with the rules --------------------------------------------
+
+_TEXTS = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(["gold", "Gold", "GOLD", "silver", "ß", "SS", " 5", "5", "-1", ".5", "a", "ä", "Ä", "\u00a0x", "x "]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS, _TEXTS, st.integers(min_value=0, max_value=5))
+def test_the_text_fast_path_gives_what_the_rules_give(left, right, operator):
+    """Issue 11: two texts that cannot be numbers skip the earlier rules; the answer must not change."""
+    from ampscript.values import compare
+
+    assert compare._compare(left, right, operator) == compare._by_rules(left, right, operator)

@@ -105,6 +105,12 @@ def _as_date(value: Any) -> _dt.datetime:
 _NUMBER_START = frozenset("0123456789+-.")
 
 
+def _plain_text(value: str) -> bool:
+    """A non-empty text that cannot read as a number (`_number_of` would say None at its first character)."""
+    start = value[:1]
+    return bool(start) and start not in _NUMBER_START and not start.isspace()
+
+
 def _number_of(value: Any) -> Any:
     if type(value) is str:
         start = value[:1]
@@ -116,8 +122,18 @@ def _number_of(value: Any) -> Any:
 def _compare(left: Any, right: Any, operator: int) -> bool:
     """One comparison of two AMPscript values by the rules (module docstring)."""
     kind = type(left)
-    if kind is type(right) and (kind is int or (kind is str and left == right)):
-        return _ORDERED[operator](left, right)  # the common cases, which every rule answers the same way
+    if kind is type(right):
+        if kind is int or (kind is str and left == right):
+            return _ORDERED[operator](left, right)  # the common cases, which every rule answers the same way
+        if kind is str and _plain_text(left) and _plain_text(right):
+            # Two texts that cannot read as numbers: only the last rule
+            # applies (what _by_rules would find, sooner).
+            return _as_texts(left, right, operator)
+    return _by_rules(left, right, operator)
+
+
+def _by_rules(left: Any, right: Any, operator: int) -> bool:
+    """The comparison rules in order (module docstring)."""
     left_null, right_null = _is_null(left), _is_null(right)
     if left_null or right_null:
         return (_UNORDERED_EQUAL if left_null and right_null else _UNORDERED_DIFFERENT)[operator]
@@ -133,7 +149,11 @@ def _compare(left: Any, right: Any, operator: int) -> bool:
         if (isinstance(a, Decimal) and a.is_nan()) or (isinstance(b, Decimal) and b.is_nan()):
             return _NAN[operator]
         return _ORDERED[operator](a, b)
-    left_text, right_text = to_text(left), to_text(right)
+    return _as_texts(to_text(left), to_text(right), operator)
+
+
+def _as_texts(left_text: str, right_text: str, operator: int) -> bool:
+    """The last rule: texts compare ignoring case, ordered by the collation."""
     if left_text == right_text or fold(left_text) == fold(right_text):
         # Equal ignoring case: ordering ignores case too, so <= and >= hold.
         return _UNORDERED_EQUAL[operator]
