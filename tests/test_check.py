@@ -302,3 +302,16 @@ def test_the_samples_check_clean(sample):
     if (sample.parent / "subscriber.json").is_file():
         names = set(json.loads((sample.parent / "subscriber.json").read_text(encoding="utf-8")))
     assert [d.format() for d in check_source(sample.read_text(encoding="utf-8"), sample.name, subscriber_names=names)] == []
+
+
+def test_an_error_at_the_start_of_a_block_is_one_error():
+    """Recovery blanks the broken statement, not one character at a time."""
+    found = check_source("%%[ <!-- set @a = 1 ]%%\n%%[ set @b = 1 $ set @c = 2 ]%%", "t.amp")
+    assert [(d.code, d.line, d.column, d.message) for d in found if d.severity == "error"] == [
+        ("AMP001", 1, 5, "unterminated HTML comment"),
+        ("AMP001", 2, 16, "unexpected character '$'"),
+    ]
+
+
+def test_a_line_comment_ends_at_the_closer_of_its_block():
+    assert ampc.render('%%=v("a") // note =%%|%%[ set @b = "b" // note ]%%%%=v(@b)=%%') == "a|b"

@@ -133,6 +133,8 @@ def _attempt(file: SourceFile, text: str) -> Tree:
             taken(last)
         return interactive.feed_eof(last)
     except UnexpectedInput as error:
+        if last is not None and getattr(error, "token", None) is not last:
+            taken(last)  # the lexer failed (not the parser on `last`), so the parser took `last`
         shown = SourceFile(file.name, text)
         problem = _syntax_error(shown, error, openers, _acceptable(interactive))
         problem.source_line = file.line(problem.line) if problem.line is not None else None
@@ -332,6 +334,8 @@ def _unexpected_character(file: SourceFile, line: int, column: int, pos: int, al
         )
     if file.text.startswith("/*", pos):
         return file.error("unterminated comment", line, column, hint="close the comment with */")
+    if file.text.startswith("<!--", pos):
+        return file.error("unterminated HTML comment", line, column, hint="close the comment with -->")
     if _SYNDICATION_START.match(file.text, pos):
         return file.error(
             "malformed content syndication string", line, column,
