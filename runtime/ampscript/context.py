@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,9 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .backends.base import Backend
+
+# What Context._known_attribute gives for a name no attribute or system string has (None is a value).
+_NO_ATTRIBUTE: Any = object()
 
 
 class Context:
@@ -116,27 +119,6 @@ class Context:
                 self._enter_render_scope()
         return self._backend
 
-    @contextmanager
-    def rendering(self) -> Iterator[None]:
-        """Bracket a render (nested renders of included content join the outer one).
-
-        A backend with a ``render_scope()`` (the simulator) makes the render's
-        data writes undoable: RaiseError() rolls them back unless it asks to
-        preserve them.  The scope opens when the backend is first used, so a
-        render that never touches it costs nothing.
-        """
-        outermost = self.begin_render()
-        try:
-            yield
-        except BaseException as error:
-            if outermost:
-                self.end_render(type(error), error, error.__traceback__)
-                outermost = False
-            raise
-        finally:
-            if outermost:
-                self.end_render(None, None, None)
-
     def begin_render(self) -> bool:
         """Start a render; True if it is the outermost one (which must call `end_render`)."""
         if self._render_stack is not None:
@@ -165,13 +147,18 @@ class Context:
 
     def personalization(self, name: str) -> Any:
         """The value of a personalization string in text, or None if no attribute or system string has the name."""
+        value = self._known_attribute(name)
+        return None if value is _NO_ATTRIBUTE else value
+
+    def _known_attribute(self, name: str) -> Any:
+        """The subscriber's attribute or the system string's value (module docstring of `attribute`), else _NO_ATTRIBUTE."""
         system_string = system_strings.lookup(name)
         for candidate in (name, *(system_string.aliases if system_string else ())):
             if candidate in self.subscriber:
                 return self.subscriber[candidate]
         if system_string is not None and system_string.default is not None:
             return system_string.default(self)
-        return None
+        return _NO_ATTRIBUTE
 
     def attribute(self, name: str, *, required: bool = True) -> Any:
         """A subscriber attribute or personalization string, by case-insensitive name.
@@ -190,12 +177,9 @@ class Context:
           (choice: sfmc.guide observed pages only; the error catches a missing
           attribute in test data).
         """
-        system_string = system_strings.lookup(name)
-        for candidate in (name, *(system_string.aliases if system_string else ())):
-            if candidate in self.subscriber:
-                return self.subscriber[candidate]
-        if system_string is not None and system_string.default is not None:
-            return system_string.default(self)
+        value = self._known_attribute(name)
+        if value is not _NO_ATTRIBUTE:
+            return value
         if self.request is not None:
             return ""
         if required:

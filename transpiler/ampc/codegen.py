@@ -206,8 +206,7 @@ class _Generator:
         if isinstance(node, _Output):
             return self.merged_output(node, marker)
         if isinstance(node, (n.InlineExpression, n.Personalization, n.SendTimeContent)):
-            value = self.output_value(node)
-            return None if value is None else self.simple(cst.Expr(self.page_write(value)), marker)
+            return self.simple(cst.Expr(self.page_write(self.output_value(node))), marker)
         if isinstance(node, n.ServerJavaScript):
             raise AssertionError("server-side JavaScript reached the code generator (ampc.calls rejects it)")
         if isinstance(node, n.Unevaluated):
@@ -225,28 +224,23 @@ class _Generator:
             return self.for_statement(node, marker)
         raise AssertionError(f"unknown node {node!r}")
 
-    def merged_output(self, node: _Output, marker: list[cst.EmptyLine]) -> cst.SimpleStatementLine | None:
+    def merged_output(self, node: _Output, marker: list[cst.EmptyLine]) -> cst.SimpleStatementLine:
         """One ``page.write(...)`` for text and at most one value, under the value's marker.
 
         Only the value can fail, so an error still points at its own
-        AMPscript position.  A personalization string that turns out to be
-        an error (a malformed %%httpget) is written on its own.
+        AMPscript position.
         """
-        values = []
+        values: list[cst.BaseExpression] = []
         for item in node.items:
-            if isinstance(item, n.Text):
-                if values and isinstance(values[-1], cst.SimpleString) and item is not node.items[0]:
-                    values[-1] = python_literal(_literal_value(values[-1]) + item.value)  # adjacent texts join
-                else:
-                    values.append(python_literal(item.value))
+            if not isinstance(item, n.Text):
+                values.append(self.output_value(item))
+            elif values and isinstance(values[-1], cst.SimpleString):
+                values[-1] = python_literal(values[-1].evaluated_value + item.value)  # adjacent texts join
             else:
-                value = self.output_value(item)
-                if value is None:
-                    return None
-                values.append(value)
+                values.append(python_literal(item.value))
         return self.simple(cst.Expr(self.page_write(*values)), marker)
 
-    def output_value(self, node: n.Node) -> cst.BaseExpression | None:
+    def output_value(self, node: n.Node) -> cst.BaseExpression:
         """What an inline expression, personalization string or syndication string writes."""
         if isinstance(node, n.InlineExpression):
             return self.expression(node.expression)
@@ -559,11 +553,6 @@ def _merge_output(nodes: list[n.Node]) -> list[n.Node | _Output]:
             merged.append(node)
     flush()
     return merged
-
-
-def _literal_value(literal: cst.SimpleString) -> str:
-    """The text of a literal made by `python_literal`."""
-    return literal.evaluated_value
 
 
 def _parameter_kind(spec: FunctionSpec, position: int) -> str | None:

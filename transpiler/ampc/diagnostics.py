@@ -103,9 +103,5 @@ class Diagnostics:
     def extend(self, diagnostics: list[Diagnostic]) -> None:
         self.items.extend(diagnostics)
 
-    @property
-    def deferred(self) -> list[Diagnostic]:
-        return [item for item in self.items if item.deferred]
-
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=lambda item: (item.filename, item.line or 0, item.column or 0, item.code))

@@ -14,11 +14,11 @@ from ampscript.registry import lookup
 from ampscript.values import case
 
 from . import nodes as n
+from .calls import OUTPUT_FUNCTIONS
 from .diagnostics import Diagnostic
 from .errors import SourceFile
 
 _STRAY_CLOSER = re.compile(r"\]%%|=%%")
-_OUTPUT_FUNCTIONS = {"output", "outputline"}
 
 
 def lint(template: n.Template, subscriber_names: set[str] | None = None) -> list[Diagnostic]:
@@ -177,7 +177,7 @@ class _Linter:
                 if position < len(call.args) and isinstance(call.args[position], n.Variable):
                     variable = call.args[position]
                     self.write(variable)
-        if call.name.lower() in _OUTPUT_FUNCTIONS:
+        if call.name.lower() in OUTPUT_FUNCTIONS:
             printed_nothing = [arg for arg in call.args if not isinstance(arg, n.Call)]
             name = spec.name if spec is not None else call.name
             if printed_nothing:
