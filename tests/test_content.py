@@ -42,13 +42,13 @@ def compile_calls(monkeypatch):
     """Counts the run-time compiles (the compiler is looked up through the entry point)."""
     content_functions._fragments.clear()
     calls: list[str] = []
-    real = ampc.compiler.compile_source
+    real = ampc.compiler.compile_module
 
     def counting(source, filename="<ampscript>", **options):
         calls.append(filename)
         return real(source, filename, **options)
 
-    monkeypatch.setattr("ampc.fragments.compile_source", counting)
+    monkeypatch.setattr("ampc.fragments.compile_module", counting)
     yield calls
     content_functions._fragments.clear()
 

@@ -169,3 +169,24 @@ def test_the_lazy_packages_still_list_and_give_every_name():
         assert all(getattr(package, name) is not None for name in package.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchFunction'"):
         functions.NoSuchFunction
+
+
+def test_ampc_run_and_render_compile_without_libcst_or_black(tmp_path):
+    """Issue 11: what is compiled only to be run goes through the fast emitter (Python's ast), not libcst."""
+    script = tmp_path / "r.amp"
+    script.write_text('%%[ set @a = Concat("a", 1) ]%%%%=v(@a)=%%', encoding="utf-8")
+    found = _loaded_after(
+        f"""
+        import contextlib, io, json
+        import ampc
+        from ampc.cli import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = main(["run", {str(script)!r}])
+        assert code == 0 and out.getvalue() == "a1", out.getvalue()
+        assert ampc.render('%%=Uppercase(@x)=%%x') == "x"
+        print(json.dumps(modules()))
+        """,
+        tmp_path,
+    )
+    assert "lark" in found["top"]
+    assert not set(found["top"]) & {"libcst", "black"}

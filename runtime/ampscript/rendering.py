@@ -3,8 +3,10 @@
 A generated module's ``render()`` opens a `Page` for the duration of the
 render; runtime functions find it through `current_page()` (a context
 variable, so concurrent renders in threads or tasks stay apart).  When an
-error escapes, the page works out which AMPscript line was running from the
-``# file.amp:LINE:COL`` comments the compiler put above every statement.
+error escapes, the page works out which AMPscript line was running: from
+the positions of the code objects, which are AMPscript positions in what the
+compiler compiles to run, or from the ``# file.amp:LINE:COL`` comments it
+puts above every statement of a module written for people to read.
 
 A render started while another one runs on the same context (a content
 block, TreatAsContent) is nested in it: it shares the outer render's
@@ -159,11 +161,11 @@ def _locate(error: AMPscriptError, page: Page) -> None:
     if error.line is not None:
         return
     traceback = error.__traceback__
-    found: tuple[str, str, int] | None = None
+    found: tuple[Any, int, int] | None = None
     while traceback is not None:
         frame = traceback.tb_frame
         if frame.f_globals.get("AMPSCRIPT_FILE") is not None:
-            found = (frame.f_globals["AMPSCRIPT_FILE"], frame.f_code.co_filename, traceback.tb_lineno)
+            found = (frame, traceback.tb_lineno, traceback.tb_lasti)
         traceback = traceback.tb_next
     if found is not None:
         location = _source_location(*found)
@@ -179,15 +181,29 @@ def calling_location() -> tuple[str, int, int] | None:
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_globals.get("AMPSCRIPT_FILE") is not None:
-            return _source_location(
-                frame.f_globals["AMPSCRIPT_FILE"], frame.f_code.co_filename, frame.f_lineno
-            )
+            return _source_location(frame, frame.f_lineno, frame.f_lasti)
         frame = frame.f_back
     return None
 
 
-def _source_location(ampscript_file: str, python_file: str, python_line: int) -> tuple[str, int, int] | None:
-    """The AMPscript position of a generated line: the nearest ``# file.amp:LINE:COL`` marker above it."""
+def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[str, int, int] | None:
+    """The AMPscript position of the statement a generated module's frame is running.
+
+    A module of the fast emitter (``AMPSCRIPT_LINES``) has AMPscript
+    positions in its code objects: the instruction's line, and its column
+    offset plus one.  A module compiled from readable source has a
+    ``# file.amp:LINE:COL`` comment above each statement: the nearest one
+    above the line.
+    """
+    ampscript_file = frame.f_globals["AMPSCRIPT_FILE"]
+    if frame.f_globals.get("AMPSCRIPT_LINES"):
+        positions = list(frame.f_code.co_positions())
+        index = instruction // 2  # co_positions has one entry per 2-byte code unit
+        if 0 <= index < len(positions) and positions[index][0] is not None and positions[index][2] is not None:
+            line, _, column, _ = positions[index]
+            return ampscript_file, line, column + 1
+        return ampscript_file, python_line, 1
+    python_file = frame.f_code.co_filename
     for number in range(python_line, 0, -1):
         match = _MARKER.match(linecache.getline(python_file, number))
         if match:

@@ -45,8 +45,19 @@ def test_check_source_reports_internal_errors_and_accepts_ampscript_errors(monke
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
-    monkeypatch.setattr("ampc.compiler.compile_source", broken)
+    monkeypatch.setattr("ampc.codegen.generate_tree", broken)
     assert fuzz.check_source("x").startswith("internal error while compiling")
+
+
+def test_check_source_reports_emitters_that_disagree(monkeypatch):
+    real = __import__("ampc.codegen").codegen.generate_tree
+
+    def different_text(template):
+        template.body[0].value = "changed"
+        return real(template)
+
+    monkeypatch.setattr("ampc.codegen.generate_tree", different_text)
+    assert fuzz.check_source("same").startswith("the two emitters disagree")
 
 
 def test_a_finding_is_written_with_how_to_reproduce_it(tmp_path):

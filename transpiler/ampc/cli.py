@@ -30,7 +30,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ampscript.contexts import KINDS
 from ampscript.errors import AMPscriptError
@@ -173,22 +173,28 @@ def _report(error: AMPscriptError) -> None:
     print(str(error), file=sys.stderr)
 
 
-def _compile_reporting(source: str, filename: str, *, readable: bool, kind: str | None = None) -> str:
-    """Compile; print the calls that will fail if they run (wrong argument counts) as warnings."""
-    from .compiler import compile_source
+def _compile_reporting(source: str, filename: str, *, run: bool, kind: str | None = None) -> Any:
+    """Compile (to a loaded module if `run`, else to readable source); print the calls that will fail if they run.
+
+    Those are calls with the wrong number of arguments, printed as warnings.
+    """
+    from .compiler import compile_module, compile_source
     from .diagnostics import Diagnostics
 
     diagnostics = Diagnostics()
-    module = compile_source(source, filename, readable=readable, diagnostics=diagnostics, kind=kind)
+    if run:
+        compiled = compile_module(source, filename, diagnostics=diagnostics, kind=kind)
+    else:
+        compiled = compile_source(source, filename, diagnostics=diagnostics, kind=kind)
     for item in diagnostics.sorted():
         if item.deferred:
             print(item.format("warning") + "\nnote: this call fails when it runs", file=sys.stderr)
-    return module
+    return compiled
 
 
 def _compile(arguments: argparse.Namespace) -> int:
     source = _read(arguments.file)
-    module = _compile_reporting(source, str(arguments.file), readable=True)
+    module = _compile_reporting(source, str(arguments.file), run=False)
     if arguments.output == "-":
         sys.stdout.write(module)
         return 0
@@ -205,12 +211,12 @@ def _run(arguments: argparse.Namespace) -> int:
 
     from ampscript import Context, Workspace
 
-    from .compiler import attach_source, load_module
+    from .compiler import attach_source
     from .errors import SourceFile
 
     source = _read(arguments.file)
     filename = str(arguments.file)
-    module = load_module(_compile_reporting(source, filename, readable=False, kind=arguments.context), filename)
+    module = _compile_reporting(source, filename, run=True, kind=arguments.context)
     subscriber = None
     if arguments.subscriber is not None:
         subscriber = _load_subscriber(arguments.subscriber)

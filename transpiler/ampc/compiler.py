@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import linecache
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from ampscript.errors import AMPscriptError
 from ampscript.values import clean_text
 
 from .calls import check_calls
-from .codegen import generate
+from . import nodes as n
+from .codegen import generate, generate_tree
 from .declarations import check_declarations
 from .diagnostics import Diagnostics
 from .errors import CompileError, SourceFile
@@ -31,26 +33,58 @@ def compile_source(
     diagnostics: Diagnostics | None = None,
     kind: str | None = None,
 ) -> str:
-    """Compile AMPscript source into the source of a Python module.
+    """Compile AMPscript source into the source of a Python module (what ``ampc compile`` writes).
 
     The passes: parse (syntax and structure), check (nesting depth, ``var``
     declarations, calls: `ampc.calls`), emit (`ampc.codegen`, which only
     emits).  Every problem found is reported together in one `CompileError`.
 
-    `readable` formats the module with black, for people to read (``ampc
-    compile``, this function's default).  What is compiled only to be run
-    (`render`, ``ampc run``/``serve``, content rendered at run time) skips
-    it: black costs far more than the rest of compiling, and the module
-    behaves the same either way.
+    `readable` formats the module with black, for people to read (this
+    function's default); without it the source is libcst's, unformatted.
+    Code compiled only to be run should use `compile_module`, which skips
+    Python source altogether.
 
     What does not stop compilation goes to `diagnostics` when one is given:
     calls with the wrong number of arguments, which fail only if they run
     (see `ampc.diagnostics`).  `kind` ("email", "page", "sms") makes calls
     Marketing Cloud rejects in that kind of content errors.
     """
+    template = checked_template(source, filename, diagnostics, kind)
+    return _guarded(lambda: generate(template, readable=readable), filename, source)
+
+
+def compile_module(
+    source: str,
+    filename: str = "<ampscript>",
+    *,
+    diagnostics: Diagnostics | None = None,
+    kind: str | None = None,
+) -> types.ModuleType:
+    """Compile AMPscript into a loaded module, ready to ``render()``: what `render`, ``ampc run`` and ``serve`` use.
+
+    The same passes as `compile_source`, then the fast emitter
+    (`ampc.emitters.fast`): the syntax tree goes to ``compile()`` as it is,
+    without libcst, black or Python source.  The code objects' file is
+    `filename` when it names a file (else a pseudo-file name), their line
+    numbers are AMPscript lines, and linecache holds the AMPscript source,
+    so tracebacks and debuggers show the AMPscript itself.
+    """
+    template = checked_template(source, filename, diagnostics, kind)
+    return load_tree(_guarded(lambda: generate_tree(template), filename, source), filename, source)
+
+
+def load_tree(tree: ast.Module, filename: str, source: str) -> types.ModuleType:
+    """Compile and execute a module of the fast emitter (`ampc.codegen.generate_tree`) of `source`."""
+    code_file = _code_file(filename, clean_text(source))
+    return _guarded(lambda: _execute(compile(tree, code_file, "exec"), code_file, filename), filename, source)
+
+
+def checked_template(source: str, filename: str, diagnostics: Diagnostics | None, kind: str | None) -> n.Template:
+    """Parse and check: the template, or one `CompileError` with every problem found."""
     problems: list[CompileError] = []
     source = clean_text(source)  # a lone surrogate (only Python strings hold them) becomes U+FFFD
-    try:
+
+    def passes() -> n.Template:
         template = parse(source, filename, problems)
         if not check_nesting(template, problems):
             raise CompileError.collect(problems)
@@ -59,7 +93,15 @@ def compile_source(
         if problems:
             problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
             raise CompileError.collect(problems)
-        return generate(template, readable=readable)
+        return template
+
+    return _guarded(passes, filename, source)
+
+
+def _guarded(step: Callable[[], Any], filename: str, source: str) -> Any:
+    """Run a compiler step; a script nested past what Python's recursion allows is the user's error."""
+    try:
+        return step()
     except RecursionError:
         # The nesting check keeps the recursive passes far from Python's
         # limit; this is the last line of defence, not the plan.
@@ -69,8 +111,28 @@ def compile_source(
         ) from None
 
 
+def _code_file(filename: str, source: str) -> str:
+    """The file name a fast-compiled module's code objects carry, with `source` registered for it in linecache.
+
+    A real file keeps its own name (debuggers and tracebacks find it); any
+    other name (``<ampscript>``, a content block's) becomes a unique
+    pseudo-file name, so that two sources never share one linecache entry.
+    """
+    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    name = filename if _is_file(filename) else f"<ampc:{filename.replace(chr(0), '?')}:{digest}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    return name
+
+
+def _is_file(filename: str) -> bool:
+    try:
+        return "\0" not in filename and Path(filename).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_module(python_source: str, filename: str = "<ampscript>") -> types.ModuleType:
-    """Execute a generated module's source in a fresh module object.
+    """Execute a generated module's source (from `compile_source`) in a fresh module object.
 
     The source is registered with linecache under a unique pseudo-file name,
     so tracebacks, debuggers and the runtime's line lookup can read it.
@@ -78,9 +140,14 @@ def load_module(python_source: str, filename: str = "<ampscript>") -> types.Modu
     digest = hashlib.sha1(python_source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     pseudo_file = f"<ampc:{filename.replace(chr(0), '?')}:{digest}>"  # compile() refuses NUL in names
     linecache.cache[pseudo_file] = (len(python_source), None, python_source.splitlines(True), pseudo_file)
+    return _execute(compile(python_source, pseudo_file, "exec"), pseudo_file, filename)
+
+
+def _execute(code: types.CodeType, code_file: str, filename: str) -> types.ModuleType:
+    digest = hashlib.sha1(f"{code_file}\0{filename}".encode("utf-8", "surrogatepass")).hexdigest()[:12]
     module = types.ModuleType(f"ampc_compiled_{digest}")
-    module.__file__ = pseudo_file
-    exec(compile(python_source, pseudo_file, "exec"), module.__dict__)  # noqa: S102 (our own generated code)
+    module.__file__ = code_file
+    exec(code, module.__dict__)  # noqa: S102 (our own generated code)
     return module
 
 
@@ -96,7 +163,7 @@ def render(
 
     Runtime errors come back with the AMPscript line and the source excerpt.
     """
-    module = load_module(compile_source(source, filename, readable=False), filename)
+    module = compile_module(source, filename)
     if context is None:
         context = Context(workspace=workspace, subscriber=subscriber)
     try:

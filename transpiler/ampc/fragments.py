@@ -9,7 +9,7 @@ from __future__ import annotations
 from ampscript import Context
 from ampscript.errors import AMPscriptError
 
-from .compiler import attach_source, compile_source, load_module
+from .compiler import attach_source, compile_module
 from .errors import SourceFile
 
 
@@ -18,7 +18,7 @@ class Fragment:
 
     def __init__(self, source: str, filename: str) -> None:
         self.file = SourceFile(filename, source)
-        self._module = load_module(compile_source(source, filename, readable=False), filename)
+        self._module = compile_module(source, filename)
 
     def render(self, context: Context | None = None) -> str:
         """Render in the running render's variable scope (same context) and return the output."""

@@ -32,6 +32,7 @@ import argparse
 import datetime as _dt
 import multiprocessing
 import random
+import re
 import sys
 import time
 import traceback
@@ -197,29 +198,45 @@ def _direct_call(rng: random.Random) -> tuple[FunctionSpec, tuple[Any, ...]]:
 # ---- running a case ---------------------------------------------------------------------------
 
 
+# What may differ between two renders of one script: draws, clocks, the time limit.
+_NONDETERMINISTIC = re.compile(r"random|guid|now|date|time", re.IGNORECASE)
+
+
 def check_source(source: str, workspace: Path | None = None) -> str | None:
-    """Compile and render one script; a description of what went wrong, or None."""
-    from .compiler import compile_source, load_module
+    """Compile and render one script through both emitters; a description of what went wrong, or None.
+
+    Both generated modules must keep the one shape (`ampc.shape`) and render
+    the same output or the same error.
+    """
+    from . import codegen
+    from .compiler import checked_template, load_module, load_tree
     from .shape import ShapeError, check_module_shape
 
     filename = "fuzz.amp"
     try:
-        python = compile_source(source, filename, readable=False)
+        template = checked_template(source, filename, None, None)
+        readable, tree = codegen.generate(template, readable=False), codegen.generate_tree(template)
     except AMPscriptError:
         return None
     except Exception:  # noqa: BLE001 (that is the finding)
         return "internal error while compiling:\n" + traceback.format_exc()
-    try:
-        check_module_shape(python, filename)
-    except ShapeError as error:
-        return f"the generated module changed shape: {error}\n\n{python}"
-    try:
-        module = load_module(python, filename)
-        module.render(Context(workspace=workspace, subscriber={"FirstName": "Ana"}, limits=FUZZ_LIMITS))
-    except AMPscriptError:
-        return None
-    except Exception:  # noqa: BLE001
-        return "internal error while rendering:\n" + traceback.format_exc()
+    for emitted in (readable, tree):
+        try:
+            check_module_shape(emitted, filename)
+        except ShapeError as error:
+            return f"the generated module changed shape: {error}\n\n{readable}"
+    outcomes = []
+    for load in (lambda: load_module(readable, filename), lambda: load_tree(tree, filename, source)):
+        try:
+            outcomes.append(load().render(
+                Context(workspace=workspace, subscriber={"FirstName": "Ana"}, limits=FUZZ_LIMITS)
+            ))
+        except AMPscriptError as error:
+            outcomes.append(f"error: {error.message} at {error.line}:{error.column}")
+        except Exception:  # noqa: BLE001
+            return "internal error while rendering:\n" + traceback.format_exc()
+    if outcomes[0] != outcomes[1] and not _NONDETERMINISTIC.search(source + "".join(outcomes)):
+        return f"the two emitters disagree:\nreadable: {outcomes[0][:500]!r}\nfast: {outcomes[1][:500]!r}"
     return None
 
 

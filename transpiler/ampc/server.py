@@ -72,7 +72,7 @@ from ampscript.functions.sites import unwrap
 from ampscript.limits import LimitExceeded, Limits
 from ampscript.request import Request, pages, safe_header_value, safe_location
 
-from .compiler import attach_source, compile_source, load_module
+from .compiler import attach_source, compile_module
 from .errors import SourceFile
 
 # How long past a render's deadline the server still waits for it (the runtime
@@ -115,7 +115,7 @@ class PageCache:
         except AMPscriptError as error:  # not UTF-8, or swapped for a link since it was resolved
             return _Compiled(stamp, SourceFile(name, ""), None, error)
         try:
-            module = load_module(compile_source(source.text, name, readable=False), name)
+            module = compile_module(source.text, name)
             compiled = _Compiled(stamp, source, module, None)
         except AMPscriptError as error:
             compiled = _Compiled(stamp, source, None, error)

@@ -7,7 +7,9 @@ that structure as a checkable rule, for the tests and the fuzzer
 
 * a docstring, ``from`` imports of the runtime only (``decimal``,
   ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``), the
-  ``AMPSCRIPT_FILE`` constant, an optional ``FUNCTION_CALLS`` constant (a
+  ``AMPSCRIPT_FILE`` constant, an optional ``AMPSCRIPT_LINES = True`` (the
+  fast emitter's: its code objects' lines are AMPscript lines), an optional
+  ``FUNCTION_CALLS`` constant (a
   dict of function names, as string literals, to (line, column) integer
   pairs) and one
   function, ``render(context)``;
@@ -44,14 +46,21 @@ def _require(condition: bool, message: str) -> None:
         raise ShapeError(message)
 
 
-def check_module_shape(python_source: str, filename: str) -> None:
-    """Raise `ShapeError` unless the generated module has the one shape (module docstring)."""
-    tree = ast.parse(python_source)
+def check_module_shape(python: str | ast.Module, filename: str) -> None:
+    """Raise `ShapeError` unless the generated module (source or tree) has the one shape (module docstring)."""
+    tree = ast.parse(python) if isinstance(python, str) else python
     _require(len(tree.body) >= 4, "the module has too few statements")
-    docstring, *imports, assignment, function = tree.body
-    calls = None
-    if len(imports) >= 2 and isinstance(assignment, ast.Assign) and _is_name(assignment, "FUNCTION_CALLS"):
-        *imports, assignment, calls = imports + [assignment]
+    docstring, *imports, function = tree.body
+    constants: list[ast.Assign] = []
+    while imports and isinstance(imports[-1], ast.Assign):
+        constants.insert(0, imports.pop())
+    _require(bool(constants), "no AMPSCRIPT_FILE constant")
+    assignment, *optional = constants
+    lines = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_LINES") else None
+    calls = optional.pop(0) if optional and _is_name(optional[0], "FUNCTION_CALLS") else None
+    _require(not optional, "unexpected constants")
+    if lines is not None:
+        _require(isinstance(lines.value, ast.Constant) and lines.value.value is True, "AMPSCRIPT_LINES is not True")
 
     _require(isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant), "no module docstring")
     _require(

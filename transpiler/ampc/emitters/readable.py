@@ -1,0 +1,210 @@
+"""libcst nodes with ``# file.amp:LINE:COL`` comments: the emitter for modules people read (``ampc compile``).
+
+The runtime finds the AMPscript position of a failing statement in such a
+module from the nearest comment above it (`ampscript.rendering`).  Strings
+are made by `python_literal` (``repr``), so no input can change the
+module's structure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from . import NOT_LITERAL
+
+# libcst nests an and/or chain one level per operand; past this many
+# operands the chain is built in parenthesized groups (`_Readable.boolean`).
+_OPERANDS_PER_CHAIN = 16
+
+
+def python_literal(text: str) -> cst.SimpleString:
+    """A Python string literal for any text (quotes, backslashes, NUL, newlines...)."""
+    return cst.SimpleString(repr(text))  # repr() always yields a single-line literal that evaluates to `text`
+
+
+def docstring_literal(text: str) -> cst.SimpleString:
+    """A triple-quoted docstring when the text allows one, else an ordinary literal."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return cst.SimpleString(f'"""{text}"""')
+    return python_literal(text)
+
+
+def _comment_safe(text: str) -> str:
+    """A file name made safe for a one-line comment."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+class ReadableEmitter:
+    """Builds a `libcst.Module`; `position` gives the comment line to put above the next statement."""
+
+    lines_are_ampscript = False
+
+    def __init__(self, filename: str) -> None:
+        self.comment_name = _comment_safe(filename.replace("\\", "/").rsplit("/", 1)[-1])
+        self._last: tuple[int, int] | None = None
+
+    def position(self, line: int, column: int) -> list[cst.EmptyLine]:
+        """The ``# file.amp:LINE:COL`` comment, or none when the previous statement had the same position."""
+        if (line, column) == self._last:
+            return []
+        self._last = (line, column)
+        return [cst.EmptyLine(comment=cst.Comment(f"# {self.comment_name}:{line}:{column}"))]
+
+    # ---- expressions ---------------------------------------------------------------
+
+    @staticmethod
+    def string(text: str) -> cst.SimpleString:
+        return python_literal(text)
+
+    @staticmethod
+    def integer(value: int) -> cst.BaseExpression:
+        literal = cst.Integer(str(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), literal) if value < 0 else literal
+
+    @staticmethod
+    def constant(value: bool | None) -> cst.Name:
+        return cst.Name(repr(value))
+
+    @staticmethod
+    def name(identifier: str) -> cst.Name:
+        return cst.Name(identifier)
+
+    @staticmethod
+    def attribute(value: cst.BaseExpression, attribute: str) -> cst.Attribute:
+        return cst.Attribute(value, cst.Name(attribute))
+
+    @staticmethod
+    def call(function: cst.BaseExpression, arguments: list[cst.BaseExpression]) -> cst.Call:
+        return cst.Call(func=function, args=[cst.Arg(argument) for argument in arguments])
+
+    @staticmethod
+    def subscript(value: cst.BaseExpression, key: cst.BaseExpression) -> cst.Subscript:
+        return cst.Subscript(value=value, slice=[cst.SubscriptElement(cst.Index(key))])
+
+    @staticmethod
+    def add(left: cst.BaseExpression, right: cst.BaseExpression) -> cst.BinaryOperation:
+        return cst.BinaryOperation(left, cst.Add(), right)
+
+    @staticmethod
+    def not_(operand: cst.BaseExpression) -> cst.UnaryOperation:
+        return cst.UnaryOperation(cst.Not(), _parenthesized(operand, cst.BooleanOperation))
+
+    def boolean(self, operator: str, operands: list[cst.BaseExpression]) -> cst.BaseExpression:
+        """``a and b and c ...``; past `_OPERANDS_PER_CHAIN` operands, parenthesized groups of chains.
+
+        ``and``/``or`` are associative, so grouping changes neither the order
+        of evaluation nor short-circuiting; it keeps libcst's nesting
+        logarithmic.
+        """
+        operands = [_parenthesized(operand, cst.BooleanOperation) for operand in operands]
+        while len(operands) > _OPERANDS_PER_CHAIN:
+            operands = [
+                _parenthesized(self.boolean(operator, operands[start:start + _OPERANDS_PER_CHAIN]),
+                               cst.BooleanOperation)
+                for start in range(0, len(operands), _OPERANDS_PER_CHAIN)
+            ]
+        result = operands[0]
+        for operand in operands[1:]:
+            result = cst.BooleanOperation(result, cst.And() if operator == "and" else cst.Or(), operand)
+        return result
+
+    @staticmethod
+    def if_exp(test: cst.BaseExpression, body: cst.BaseExpression, orelse: cst.BaseExpression) -> cst.IfExp:
+        return cst.IfExp(test=test, body=body, orelse=orelse, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    @staticmethod
+    def group(expression: cst.BaseExpression) -> cst.BaseExpression:
+        """Parentheses around a conditional or boolean operation, so it reads as one operand."""
+        return _parenthesized(expression, (cst.BooleanOperation, cst.IfExp))
+
+    @staticmethod
+    def dict_(pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]]) -> cst.Dict:
+        return cst.Dict([cst.DictElement(key, value) for key, value in pairs])
+
+    @staticmethod
+    def tuple_(items: list[cst.BaseExpression]) -> cst.Tuple:
+        return cst.Tuple([cst.Element(item) for item in items])
+
+    @staticmethod
+    def literal_value(expression: cst.BaseExpression) -> Any:
+        if isinstance(expression, cst.SimpleString):
+            return expression.evaluated_value
+        if isinstance(expression, cst.Integer):
+            return int(expression.value)
+        if (isinstance(expression, cst.UnaryOperation) and isinstance(expression.operator, cst.Minus)
+                and isinstance(expression.expression, cst.Integer)):
+            return -int(expression.expression.value)
+        return NOT_LITERAL
+
+    # ---- statements ----------------------------------------------------------------
+
+    @staticmethod
+    def expression_statement(expression: cst.BaseExpression, leading: list[cst.EmptyLine] | None = None):
+        return cst.SimpleStatementLine([cst.Expr(expression)], leading_lines=leading or [])
+
+    @staticmethod
+    def assign(targets: list[cst.BaseAssignTargetExpression], value: cst.BaseExpression,
+               leading: list[cst.EmptyLine] | None = None) -> cst.SimpleStatementLine:
+        assignment = cst.Assign(targets=[cst.AssignTarget(target) for target in targets], value=value)
+        return cst.SimpleStatementLine([assignment], leading_lines=leading or [])
+
+    @staticmethod
+    def pass_() -> cst.SimpleStatementLine:
+        return cst.SimpleStatementLine([cst.Pass()])
+
+    @staticmethod
+    def if_chain(branches: list[tuple[list[cst.EmptyLine], cst.BaseExpression, list[cst.BaseStatement]]],
+                 else_body: list[cst.BaseStatement] | None) -> cst.If:
+        """``if``/``elif``/``else``, chained from the last branch backwards (each elif is an orelse)."""
+        orelse: cst.If | cst.Else | None = cst.Else(body=cst.IndentedBlock(else_body)) if else_body else None
+        for leading, test, body in reversed(branches):
+            orelse = cst.If(test=test, body=cst.IndentedBlock(body), orelse=orelse, leading_lines=leading or [])
+        assert isinstance(orelse, cst.If)
+        return orelse
+
+    @staticmethod
+    def for_(target: cst.BaseAssignTargetExpression, iterable: cst.BaseExpression,
+             body: list[cst.BaseStatement], leading: list[cst.EmptyLine] | None = None) -> cst.For:
+        return cst.For(target=target, iter=iterable, body=cst.IndentedBlock(body), leading_lines=leading or [])
+
+    @staticmethod
+    def docstring(text: str) -> cst.SimpleStatementLine:
+        return cst.SimpleStatementLine([cst.Expr(docstring_literal(text))])
+
+    @staticmethod
+    def import_from(module: str, names: list[str]) -> cst.SimpleStatementLine:
+        dotted: cst.Attribute | cst.Name = cst.Name(module.split(".")[0])
+        for part in module.split(".")[1:]:
+            dotted = cst.Attribute(dotted, cst.Name(part))
+        aliases = [cst.ImportAlias(cst.Name(name)) for name in names]
+        return cst.SimpleStatementLine([cst.ImportFrom(module=dotted, names=aliases)])
+
+    def render_module(self, header: list[cst.BaseStatement], start: cst.BaseExpression,
+                      body: list[cst.BaseStatement], docstring: str) -> cst.Module:
+        """``def render(context: Context | None = None) -> str:`` around ``with <start> as page:``."""
+        with_page = cst.With(
+            items=[cst.WithItem(item=start, asname=cst.AsName(name=cst.Name("page")))],
+            body=cst.IndentedBlock(body=body),
+        )
+        context_type = cst.BinaryOperation(cst.Name("Context"), cst.BitOr(), cst.Name("None"))
+        render = cst.FunctionDef(
+            name=cst.Name("render"),
+            params=cst.Parameters(params=[
+                cst.Param(name=cst.Name("context"), annotation=cst.Annotation(context_type), default=cst.Name("None"))
+            ]),
+            returns=cst.Annotation(cst.Name("str")),
+            body=cst.IndentedBlock(body=[
+                self.docstring(docstring),
+                with_page,
+                cst.SimpleStatementLine([cst.Return(cst.Attribute(cst.Name("page"), cst.Name("output")))]),
+            ]),
+        )
+        return cst.Module(body=[*header, render])
+
+
+def _parenthesized(expression: cst.BaseExpression, kinds: type | tuple[type, ...]) -> cst.BaseExpression:
+    if isinstance(expression, kinds) and not expression.lpar:
+        return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expression
