@@ -395,3 +395,22 @@ def test_runtime_error_location(source, line, column):
         ampc.render(source, filename="loc.amp")
     assert (raised.value.line, raised.value.column) == (line, column)
     assert raised.value.source_line == source.split("\n")[line - 1]
+
+
+def test_loop_counters_take_the_integer_arithmetic_and_other_values_the_function():
+    """Issue 11: a counter the body cannot change is an int where it is read: Add(@i, 1) skips the conversions."""
+    python_source = ampc.compile_source(
+        "%%[ for @i = 1 to 3 do set @a = Add(@i, 1) set @b = Multiply(@i, @x) next @i ]%%", "l.amp"
+    )
+    assert 'var["@a"] = add_ints(var["@i"], 1)' in python_source
+    assert 'var["@b"] = Multiply(var["@i"], var["@x"])' in python_source
+    changed = ampc.compile_source("%%[ for @i = 1 to 3 do set @a = Add(@i, 1) set @i = 2 next @i ]%%", "l.amp")
+    assert "add_ints" not in changed and 'Add(var["@i"], 1)' in changed
+    included = ampc.compile_source('%%[ for @i = 1 to 3 do set @a = Add(@i, 1) ]%%%%=ContentBlockByKey("k")=%%%%[ next ]%%')
+    assert "add_ints" not in included
+
+
+def test_var_declarations_are_one_assignment_and_concat_literals_join():
+    python_source = ampc.compile_source('%%[ var @a, @B ]%%%%=Concat("x", "y", @a, "z")=%%', "d.amp")
+    assert 'var["@a"] = var["@b"] = UNSET' in python_source
+    assert 'Concat("xy", var["@a"], "z")' in python_source

@@ -4,8 +4,9 @@ Kept in one module so a generated file's imports read as a short list:
 ``from ampscript.runtime import Page, eq, truthy``.
 """
 
+import operator
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .errors import ScriptError
@@ -13,6 +14,8 @@ from .limits import Budget
 from .operators import eq, ge, gt, le, lt, ne, truthy
 from .rendering import Page, current_budget, current_context
 from .values import to_int
+from .values.numbers import EXACT_INT
+from .values.model import UNSET
 
 # A loop this long or longer checks the render's time limit as it runs (every
 # this many iterations); a shorter one checks it once, before it starts.
@@ -49,6 +52,30 @@ def _timed(values: range, budget: Budget) -> Iterator[int]:
         if not index % _TIME_CHECK_EVERY:
             budget.check_time()
         yield value
+
+
+def _int_arithmetic(operation: Callable[[int, int], int], function: str) -> Callable[[int, int], Any]:
+    """Add, Subtract or Multiply of two operands the compiler knows are ints (a loop counter, an integer literal).
+
+    The same results as the function: the integer operation where it is
+    exact as a double (`ampscript.values.numbers.EXACT_INT`, as in
+    `ampscript.functions.math`), else the function itself.
+    """
+    def compute(left: int, right: int) -> Any:
+        result = operation(left, right)
+        if -EXACT_INT < left < EXACT_INT and -EXACT_INT < right < EXACT_INT and -EXACT_INT < result < EXACT_INT:
+            return result
+        from .functions import math  # loaded only by a script whose integers get that large
+
+        return getattr(math, function)(left, right)
+
+    compute.__name__ = compute.__qualname__ = f"{function.lower()}_ints"
+    return compute
+
+
+add_ints = _int_arithmetic(operator.add, "Add")
+subtract_ints = _int_arithmetic(operator.sub, "Subtract")
+multiply_ints = _int_arithmetic(operator.mul, "Multiply")
 
 
 def attribute(name: str) -> Any:
@@ -88,6 +115,6 @@ def wrong_arity(message: str, line: int, column: int) -> Any:
 
 
 __all__ = [
-    "Page", "attribute", "eq", "for_downto", "for_to", "ge", "gt", "le", "lt", "ne", "personalization",
-    "send_time_content", "truthy", "wrong_arity",
+    "UNSET", "Page", "add_ints", "attribute", "eq", "for_downto", "for_to", "ge", "gt", "le", "lt",
+    "multiply_ints", "ne", "personalization", "send_time_content", "subtract_ints", "truthy", "wrong_arity",
 ]

@@ -4,8 +4,9 @@
     >>> ampc.render('%%[ set @name = "World" ]%%Hello, %%=v(@name)=%%!')
     'Hello, World!'
 
-`compile_source` gives the generated module's source; `render` compiles and
-renders in one call.  The generated code runs on the `ampscript` runtime.
+`compile_source` gives the generated module's source (what ``ampc compile``
+writes); `compile_module` compiles straight to a loaded module, ready to
+``render(context)``; `render` compiles and renders in one call.  The generated code runs on the `ampscript` runtime.
 
 The names below are imported on first use (PEP 562's module
 ``__getattr__``): the command line (``ampc --help``, ``ampc functions``)
@@ -20,17 +21,18 @@ from typing import TYPE_CHECKING
 from ampscript.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .compiler import compile_source, load_module, render
+    from .compiler import compile_module, compile_source, load_module, render
     from .errors import CompileError
 
 # name -> the submodule that defines it
 _EXPORTS = {
     "CompileError": "errors",
+    "compile_module": "compiler",
     "compile_source": "compiler",
     "load_module": "compiler",
     "render": "compiler",
 }
 
-__all__ = ["CompileError", "compile_source", "load_module", "render"]
+__all__ = ["CompileError", "compile_module", "compile_source", "load_module", "render"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

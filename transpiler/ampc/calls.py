@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
@@ -98,7 +97,7 @@ class _CallChecker:
         for node in n.statements(self.template.body):
             self.markup(node)
             for expression in n.expressions_of(node):
-                for call in _calls(expression):
+                for call in n.calls_in(expression):
                     self.call(call)
 
     def error(self, node, message: str, code: str, hint: str | None = None, *, at_name: bool = False) -> None:
@@ -180,19 +179,3 @@ class _CallChecker:
         close = difflib.get_close_matches(node.name.lower(), list(by_lower), n=1, cutoff=0.75)
         hint = f"did you mean {by_lower[close[0]]}()?" if close else None
         return self.file.error(f"unknown function '{node.name}'", line, column, hint=hint, code="AMP010")
-
-
-def _calls(root: n.Expression) -> Iterator[n.Call]:
-    """The calls in an expression, outer ones first, in source order."""
-    pending = [root]
-    while pending:
-        expression = pending.pop()
-        if isinstance(expression, n.Call):
-            yield expression
-            pending.extend(reversed(expression.args))
-        elif isinstance(expression, n.Not):
-            pending.append(expression.operand)
-        elif isinstance(expression, n.Comparison):
-            pending.extend((expression.right, expression.left))
-        elif isinstance(expression, n.Logical):
-            pending.extend(reversed(expression.operands))

@@ -59,6 +59,10 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # (`_Generator.long_if_chain`), so that no length of them nests the Python deeply.
 _BRANCHES_PER_CHAIN = 50
 
+# Add, Subtract and Multiply of operands the compiler knows are Python ints
+# (`_Generator.is_int`): the runtime helpers skip the conversions.
+_INTEGER_ARITHMETIC = {"add": "add_ints", "subtract": "subtract_ints", "multiply": "multiply_ints"}
+
 _COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
 
@@ -104,6 +108,9 @@ class _Generator:
         self.uses_decimal = False
         self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
         self.call_sites: dict[str, tuple[int, int]] = {}  # function -> where it is first called
+        # Variables that hold a Python int wherever the code being lowered
+        # reads them: the counters of the loops around it (`_counter_stays_int`).
+        self.int_variables: set[str] = set()
 
     # ---- module ------------------------------------------------------------------
 
@@ -165,9 +172,11 @@ class _Generator:
         if isinstance(node, n.Unevaluated):
             return []  # parsed, never evaluated (its calls were checked by ampc.calls)
         if isinstance(node, n.VarDeclaration):
-            names = [emit.string(self.variable_name(v)) for v in node.variables]
-            declare = emit.call(emit.attribute(emit.name("var"), "declare"), names)
-            return [emit.expression_statement(declare, leading)]
+            # var["@a"] = var["@b"] = UNSET: what Variables.declare does, without the call.
+            if not node.variables:
+                return []
+            self.helpers_used.add("UNSET")
+            return [emit.assign([self.variable(v) for v in node.variables], emit.name("UNSET"), leading)]
         if isinstance(node, n.Assignment):
             return [emit.assign([self.variable(node.target)], self.expression(node.value), leading)]
         if isinstance(node, n.CallStatement):
@@ -262,7 +271,14 @@ class _Generator:
         helper = "for_downto" if node.descending else "for_to"
         bounds = self.helper(helper, [self.expression(node.start), self.expression(node.stop)])
         target = self.variable(node.variable)
-        return self.emit.for_(target, bounds, self.block(node.body), leading)
+        counter = self.variable_name(node.variable)
+        known = counter not in self.int_variables and _counter_stays_int(node, counter)
+        if known:
+            self.int_variables.add(counter)
+        body = self.block(node.body)
+        if known:
+            self.int_variables.discard(counter)
+        return self.emit.for_(target, bounds, body, leading)
 
     # ---- expressions -----------------------------------------------------------------
 
@@ -337,8 +353,33 @@ class _Generator:
         folded = self.folded_call(spec, arguments)
         if folded is not None:
             return folded
+        lowered = spec.name.lower()
+        if lowered in _INTEGER_ARITHMETIC and all(self.is_int(argument) for argument in node.args):
+            return self.helper(_INTEGER_ARITHMETIC[lowered], arguments)
+        if lowered == "concat":
+            arguments = self.joined_literals(arguments)
         self.functions_used.add(spec.name)
         return emit.call(emit.name(spec.name), arguments)
+
+    def is_int(self, expression: n.Expression) -> bool:
+        """Is the expression a Python int when it runs: an integer literal, or a loop counter in its loop?"""
+        if isinstance(expression, n.NumberLiteral):
+            return isinstance(expression.value, int)
+        return isinstance(expression, n.Variable) and self.variable_name(expression) in self.int_variables
+
+    def joined_literals(self, arguments: list[Any]) -> list[Any]:
+        """Concat's arguments with adjacent string literals joined: Concat("a", "b", @x) is Concat("ab", @x)."""
+        joined: list[Any] = []
+        previous: Any = NOT_LITERAL
+        for argument in arguments:
+            value = self.emit.literal_value(argument)
+            if type(value) is str and type(previous) is str:
+                previous = previous + value
+                joined[-1] = self.emit.string(previous)
+            else:
+                joined.append(argument)
+                previous = value
+        return joined
 
     def folded_call(self, spec: FunctionSpec, arguments: list[Any]) -> Any:
         """The result of a pure text function of literals, computed now: ``Uppercase("item")`` is "ITEM".
@@ -468,3 +509,30 @@ def _is_boolean(expression: n.Expression) -> bool:
         spec = lookup(expression.name)
         return spec is not None and spec.returns_boolean
     return isinstance(expression, (n.Comparison, n.Not, n.Logical, n.BooleanLiteral))
+
+
+def _counter_stays_int(loop: n.For, counter: str) -> bool:
+    """Does the loop's counter hold the int the loop gave it wherever its body reads it?
+
+    It does unless something in the body can set it: an assignment or a
+    nested loop of the same variable, a function writing it as an
+    out-parameter, or content that runs AMPscript in the same variables
+    (content blocks, TreatAsContent, syndicated content rendered before the
+    send).
+    """
+    for statement in n.statements(loop.body):
+        if isinstance(statement, (n.Assignment, n.For)):
+            target = statement.target if isinstance(statement, n.Assignment) else statement.variable
+            if fold(target.name) == counter:
+                return False
+        if isinstance(statement, n.SendTimeContent) and statement.before:
+            return False
+        for expression in n.expressions_of(statement):
+            for call in n.calls_in(expression):
+                spec = lookup(call.name)
+                if spec is None or spec.module.endswith(".content"):
+                    return False
+                if any(isinstance(call.args[position], n.Variable) and fold(call.args[position].name) == counter
+                       for position in spec.out_params if position < len(call.args)):
+                    return False
+    return True

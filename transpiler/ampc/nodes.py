@@ -258,3 +258,19 @@ def statements(nodes: list[Node]) -> Iterator[Node]:
         if isinstance(node, (If, For)):
             for body in reversed(bodies_of(node)):
                 pending.extend(reversed(body))
+
+
+def calls_in(root: Expression) -> Iterator[Call]:
+    """The calls in an expression, outer ones first, in source order."""
+    pending = [root]
+    while pending:
+        expression = pending.pop()
+        if isinstance(expression, Call):
+            yield expression
+            pending.extend(reversed(expression.args))
+        elif isinstance(expression, Not):
+            pending.append(expression.operand)
+        elif isinstance(expression, Comparison):
+            pending.extend((expression.right, expression.left))
+        elif isinstance(expression, Logical):
+            pending.extend(reversed(expression.operands))

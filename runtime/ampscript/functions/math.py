@@ -35,6 +35,7 @@ from decimal import Decimal
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..values import Number, from_double, params, to_int, to_text
+from ..values.numbers import EXACT_INT
 
 __all__ = ["Add", "Divide", "Mod", "Multiply", "Random", "Subtract"]
 
@@ -50,22 +51,16 @@ def _as_double(number: Number) -> float:
         return _math.inf if number > 0 else -_math.inf
 
 
-# Below this, integers and their sums, differences and products are exact
-# doubles, and whole results print as integers (`from_double`): the integer
-# operation gives the same number as the double one, without the detour.
-_EXACT_INT = 10**15
-
-
 def _double(operation: Callable[[float, float], float], left: Number, right: Number, exact: bool = False) -> Number:
     """`operation` on the two numbers as doubles, as Marketing Cloud computes.
 
     `exact`: the operation (+, -, *) gives the same result on small integers
     as on doubles, so two such integers take the fast path.
     """
-    if exact and type(left) is int and type(right) is int and -_EXACT_INT < left < _EXACT_INT \
-            and -_EXACT_INT < right < _EXACT_INT:
+    if exact and type(left) is int and type(right) is int and -EXACT_INT < left < EXACT_INT \
+            and -EXACT_INT < right < EXACT_INT:
         result = operation(left, right)
-        if -_EXACT_INT < result < _EXACT_INT:
+        if -EXACT_INT < result < EXACT_INT:
             return result
     return from_double(operation(_as_double(left), _as_double(right)))
 

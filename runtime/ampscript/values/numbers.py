@@ -22,6 +22,13 @@ from .text import g15, shown
 _LARGEST_DOUBLE = Decimal("1.7976931348623157E+308")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+# Below this, integers and their sums, differences and products are exact
+# doubles, and whole results print as integers (`from_double`): the integer
+# operation gives the same number as the double one, without the detour
+# (`ampscript.functions.math`, the compiler's integer arithmetic in
+# `ampscript.runtime`).
+EXACT_INT = 10**15
+
 
 _WHOLE = re.compile(r"[+-]?[0-9]+\Z")
 # The shape of a decimal number in text, checked before Decimal() is asked:
