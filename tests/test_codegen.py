@@ -414,3 +414,10 @@ def test_var_declarations_are_one_assignment_and_concat_literals_join():
     python_source = ampc.compile_source('%%[ var @a, @B ]%%%%=Concat("x", "y", @a, "z")=%%', "d.amp")
     assert 'var["@a"] = var["@b"] = UNSET' in python_source
     assert 'Concat("xy", var["@a"], "z")' in python_source
+
+
+def test_concat_of_literals_and_counter_arithmetic_is_a_join():
+    """Issue 11: Concat of known texts and numbers becomes ``+``; anything else stays a call."""
+    python_source = ampc.compile_source('%%[ for @i = 1 to 2 do set @a = Concat("n", "=", Add(@i, 1)) next ]%%')
+    assert 'var["@a"] = "n=" + to_text(add_ints(var["@i"], 1))' in python_source
+    assert 'Concat("n=", var["@x"])' in ampc.compile_source('%%[ set @a = Concat("n", "=", @x) ]%%')

@@ -13,7 +13,7 @@ from .errors import ScriptError
 from .limits import Budget
 from .operators import eq, ge, gt, le, lt, ne, truthy
 from .rendering import Page, current_budget, current_context
-from .values import to_int
+from .values import to_int, to_text
 from .values.numbers import EXACT_INT
 from .values.model import UNSET
 
@@ -116,5 +116,6 @@ def wrong_arity(message: str, line: int, column: int) -> Any:
 
 __all__ = [
     "UNSET", "Page", "add_ints", "attribute", "eq", "for_downto", "for_to", "ge", "gt", "le", "lt",
-    "multiply_ints", "ne", "personalization", "send_time_content", "subtract_ints", "truthy", "wrong_arity",
+    "multiply_ints", "ne", "personalization", "send_time_content", "subtract_ints", "to_text", "truthy",
+    "wrong_arity",
 ]

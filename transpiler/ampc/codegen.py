@@ -357,9 +357,38 @@ class _Generator:
         if lowered in _INTEGER_ARITHMETIC and all(self.is_int(argument) for argument in node.args):
             return self.helper(_INTEGER_ARITHMETIC[lowered], arguments)
         if lowered == "concat":
+            bounded = all(
+                self.emit.literal_value(argument) is not NOT_LITERAL or self.is_number(original)
+                for argument, original in zip(arguments, node.args)
+            )
             arguments = self.joined_literals(arguments)
+            if bounded:
+                return self.bounded_concat(arguments)
         self.functions_used.add(spec.name)
         return emit.call(emit.name(spec.name), arguments)
+
+    def is_number(self, expression: n.Expression) -> bool:
+        """Is the expression a number when it runs: an int (`is_int`), or integer arithmetic on ints?"""
+        if self.is_int(expression):
+            return True
+        return (isinstance(expression, n.Call) and expression.name.lower() in _INTEGER_ARITHMETIC
+                and len(expression.args) == 2 and all(self.is_int(argument) for argument in expression.args))
+
+    def bounded_concat(self, arguments: list[Any]) -> Any:
+        """Concat of string literals and numbers as ``"a" + to_text(n)``: what Concat joins, without the call.
+
+        The result's length is bounded when the script is compiled (the
+        literals' lengths, and a number's text is short), so, like a folded
+        call (`folded_call`), it needs no check against the string limit.
+        """
+        parts = [
+            argument if type(self.emit.literal_value(argument)) is str else self.helper("to_text", [argument])
+            for argument in arguments
+        ]
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = self.emit.add(joined, part)
+        return joined
 
     def is_int(self, expression: n.Expression) -> bool:
         """Is the expression a Python int when it runs: an integer literal, or a loop counter in its loop?"""
