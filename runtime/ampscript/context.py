@@ -78,7 +78,11 @@ class Context:
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
         # "email", "page" or "sms": reject what Marketing Cloud rejects there (ampscript.contexts); None: permissive
         self.kind = check_kind(kind)
-        self._render_stack: ExitStack | None = None  # open while a render runs
+        self._rendering = False  # a top-level render is running
+        # What the running render must close when it ends (the backend's render
+        # scope); made only when there is something to close, which most renders
+        # (no backend, or one without a scope) never have.
+        self._render_stack: ExitStack | None = None
         # What the latest top-level render recorded besides its output (see Page.render_data).
         self.render_data: dict[str, Any] = {}
         self._limits_given = limits
@@ -115,17 +119,15 @@ class Context:
             database = str(self.state) if self.state is not None else ":memory:"
             # The limits bound how long it waits for another process writing to the state file.
             self._backend = Simulator.from_workspace(self.workspace, database, limits=self.limits)
-            if self._render_stack is not None:  # created by the render in progress
+            if self._rendering:  # created by the render in progress
                 self._enter_render_scope()
         return self._backend
 
     def begin_render(self) -> bool:
         """Start a render; True if it is the outermost one (which must call `end_render`)."""
-        if self._render_stack is not None:
+        if self._rendering:
             return False
-        stack = ExitStack()
-        stack.__enter__()
-        self._render_stack = stack
+        self._rendering = True
         try:
             if self._backend is not None:
                 self._enter_render_scope()
@@ -137,12 +139,15 @@ class Context:
     def end_render(self, kind: type | None, error: BaseException | None, traceback: Any) -> None:
         """End the outermost render: close what it opened (the backend's render scope sees the error, if any)."""
         stack, self._render_stack = self._render_stack, None
+        self._rendering = False
         if stack is not None:
             stack.__exit__(kind, error, traceback)
 
     def _enter_render_scope(self) -> None:
         scope = getattr(self._backend, "render_scope", None)
         if scope is not None:
+            if self._render_stack is None:
+                self._render_stack = ExitStack()
             self._render_stack.enter_context(scope())
 
     def personalization(self, name: str) -> Any:
@@ -152,11 +157,20 @@ class Context:
 
     def _known_attribute(self, name: str) -> Any:
         """The subscriber's attribute or the system string's value (module docstring of `attribute`), else _NO_ATTRIBUTE."""
+        # The attribute of the name itself comes first whatever the name is:
+        # looked up before the system strings, it is the one look-up that most
+        # names (the subscriber's own attributes) need.
+        value = self.subscriber.get(name, _NO_ATTRIBUTE)
+        if value is not _NO_ATTRIBUTE:
+            return value
         system_string = system_strings.lookup(name)
-        for candidate in (name, *(system_string.aliases if system_string else ())):
-            if candidate in self.subscriber:
-                return self.subscriber[candidate]
-        if system_string is not None and system_string.default is not None:
+        if system_string is None:
+            return _NO_ATTRIBUTE
+        for alias in system_string.aliases:
+            value = self.subscriber.get(alias, _NO_ATTRIBUTE)
+            if value is not _NO_ATTRIBUTE:
+                return value
+        if system_string.default is not None:
             return system_string.default(self)
         return _NO_ATTRIBUTE
 

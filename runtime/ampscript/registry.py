@@ -28,7 +28,6 @@ string without bound.  Functions whose growth has no constant bound
 
 from __future__ import annotations
 
-import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -123,7 +122,7 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
                 guards.append(Guard("pass"))
                 parameters.append(ParameterSpec(shown_name, "out", optional))
             else:
-                guards.append(Guard(param.fast, _one(param, name, shown_name)))
+                guards.append(Guard(param.fast, param.convert, shown_name))
                 parameters.append(ParameterSpec(shown_name, param.kind, optional))
             maximum += 1
             if not optional:
@@ -132,9 +131,7 @@ def ampscript_function(category: str, *, output_grows: bool = False) -> Callable
             raise ValueError(f"AMPscript function {name} is registered twice")
         if rest is _as_given and all(guard.fast == "pass" for guard in guards):
             rest = None  # nothing to convert: the function is called as it is, without a wrapper
-        implementation = converting(function, guards, minimum, rest)
-        if output_grows:
-            implementation = _size_checked(implementation, name)
+        implementation = converting(function, guards, minimum, rest, _string_check() if output_grows else None)
         FUNCTIONS[name.lower()] = FunctionSpec(
             name,
             category,
@@ -187,20 +184,13 @@ def _rest_converter(param: Param, function: str, parameter: str) -> Callable[[tu
     return lambda rest: [(values if index % 2 else names)(value) for index, value in enumerate(rest)]
 
 
-def _size_checked(function: Callable, name: str) -> Callable:
-    """`function`, with its string results checked against the render's stringCharacters limit."""
+def _string_check() -> Callable[[int, str], None]:
+    """What checks a string result against the render's stringCharacters limit (the wrapper calls it)."""
     from .rendering import (
         check_string,  # rendering imports the value model, which the registry must not
     )
 
-    @functools.wraps(function)
-    def checked(*arguments: Any) -> Any:
-        result = function(*arguments)
-        if type(result) is str:
-            check_string(len(result), name)
-        return result
-
-    return checked
+    return check_string
 
 
 def lookup(name: str) -> FunctionSpec | None:

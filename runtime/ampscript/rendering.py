@@ -61,8 +61,9 @@ class Page:
             self.budget = Budget(context.limits)
         self._parts: list[str] = []
         self._size = 0
-        self._max_size = self.budget.limits.output_characters
-        self._max_string = self.budget.limits.string_characters
+        limits = self.budget.limits
+        self._max_size = limits.output_characters
+        self._max_string = limits.string_characters
 
     def write(self, *values: Any) -> None:
         """Output values as Marketing Cloud prints them (the compiler merges adjacent output into one call)."""
@@ -94,7 +95,7 @@ class Page:
         if calls and context.kind is not None:
             _check_calls(context.kind, calls, filename)
         nested_in = outer if outer is not None and outer.context is context else None
-        return cls(context, filename, outer=nested_in)
+        return cls(context, filename, None, nested_in)  # positional: a keyword costs a class call a dict
 
     # The page is its own context manager (a plain object, not a generator:
     # entering and leaving it is part of every render's cost).

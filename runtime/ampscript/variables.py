@@ -40,8 +40,12 @@ class Variables(dict):
     def get(self, name: str, default: Any = None) -> Any:
         return dict.get(self, fold(name), default)
 
+    # Writes go through plain subscripts (Variables does not override
+    # __setitem__): ``dict.__setitem__(self, ...)`` costs an attribute look-up
+    # and a call more per name.
+
     def set(self, name: str, value: Any) -> None:
-        dict.__setitem__(self, fold(name), value)
+        self[fold(name)] = value
 
     def declare(self, *names: str) -> None:
         """`var @a, @b`: the variables exist and are unset, even if they were set before.
@@ -50,7 +54,7 @@ class Variables(dict):
         exists sets its value to NULL.)
         """
         for name in names:
-            dict.__setitem__(self, fold(name), UNSET)
+            self[fold(name)] = UNSET
 
     def ref(self, name: str) -> VariableRef:
         """A reference cell bound to a variable, to pass as an out-parameter."""

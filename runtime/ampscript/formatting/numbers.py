@@ -84,7 +84,7 @@ CLDR's (sfmc.guide is silent; U+2212 in sv-SE, fi-FI, nb-NO).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from decimal import Context as DecimalContext
 from functools import lru_cache
@@ -155,13 +155,26 @@ class Culture:
     percent_pattern: _Affixes
     currency_symbol: str
     currency_digits: int
+    # For `_fast_fixed`: None if Python's fixed-point formatting cannot lay
+    # out this culture's digits (its "," groups by threes); else the table
+    # that puts in the culture's separators (empty for en-US's, which are
+    # Python's).  Derived from the fields above, so `replace` keeps it right.
+    python_layout: dict[int, str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table = None
+        if self.group_sizes == (3, 3):
+            table = {ord(python): own for python, own in ((",", self.group), (".", self.decimal)) if own != python}
+        object.__setattr__(self, "python_layout", table)
 
 
+@lru_cache(maxsize=256)
 def culture(code: str) -> Culture:
     """The culture a culture code names (``en-US``, ``de_DE``, ``fr``).
 
     The empty code means en-US; a code that names no culture, the generic
-    culture (module docstring).
+    culture (module docstring).  Cached by the code as written, so a render
+    formatting numbers does not spell the code out again each time.
     """
     text = code.strip() or DEFAULT_CULTURE
     try:
@@ -263,7 +276,8 @@ def _round(value: Decimal, places: int) -> Decimal:
     quantum = _QUANTUM[places] if 0 <= places < len(_QUANTUM) else Decimal(1).scaleb(-places)
     digits = value.adjusted() + places + 5
     if digits <= _ROUNDING_DIGITS:
-        return value.quantize(quantum, rounding=ROUND_HALF_UP, context=_ROUNDING_CONTEXT)
+        # Positional: keywords make the call cost more than the rounding.
+        return value.quantize(quantum, ROUND_HALF_UP, _ROUNDING_CONTEXT)
     with localcontext() as context:
         context.prec = digits
         return value.quantize(quantum, rounding=ROUND_HALF_UP)
@@ -308,38 +322,92 @@ def _fixed(value: Decimal, places: int, culture_: Culture, grouped: bool) -> tup
     return text, is_negative
 
 
+def _fast_fixed(
+    value: Decimal, places: int, culture_: Culture, affixes: _Affixes | None, symbol: str = ""
+) -> str | None:
+    """`_fixed`'s digits wrapped in `affixes` (None: F's bare minus sign), by Python's formatting; or None.
+
+    The fast path of the fixed-point formats (N, F, P, C; `_fast_standard`,
+    `format_currency`): Python's "f" prints what `_round` gives with exactly
+    its decimals, and its "," groups by threes, so for a culture that groups
+    so (`Culture.python_layout`) the text is `_fixed`'s without its steps.
+    None (take the general path) for any other culture, and for a number so
+    long that abs() (as `_split_digits` takes it) drops trailing zeros, which
+    `_fixed` puts back (the exponent tells).  tests/test_hot_paths.py checks
+    the two paths agree.
+    """
+    table = culture_.python_layout
+    if table is None:
+        return None
+    rounded = _round(value, places)
+    magnitude = abs(rounded)
+    if not magnitude.same_quantum(rounded):
+        return None
+    digits = format(magnitude, "f" if affixes is None else ",f")
+    if table:
+        digits = digits.translate(table)
+    # `_fixed`'s `value < 0 and rounded != 0`, without making Decimals of 0
+    # (-0 rounds to a zero, so its sign does not count either way).
+    negative = value.is_signed() and not rounded.is_zero()
+    if affixes is None:
+        return f"{culture_.minus}{digits}" if negative else digits
+    return affixes.wrap(digits, negative, symbol)
+
+
 # ---------------------------------------------------------------- entry points
 
 
 _STANDARD = re.compile(r"^([A-Za-z])(\d{1,2})?$")
 
 
+@lru_cache(maxsize=256)
+def _standard_format(format_string: str) -> tuple[str, str, int | None] | None:
+    """A standard format's letter as written, in upper case, and its precision; None for a custom format.
+
+    ``"N2"`` is ``("N", "N", 2)``, ``"c"`` is ``("c", "C", None)``.  Cached:
+    scripts use a few formats over and over.
+    """
+    match = _STANDARD.match(format_string)
+    if match is None:
+        return None
+    specifier, precision = match.group(1), match.group(2)
+    return specifier, case.upper(specifier), None if precision is None else int(precision)
+
+
 def format_number(
     value: int | Decimal, format_string: str, culture_: Culture, function: str = "Format"
 ) -> str:
     """Format a number with a .NET standard or custom numeric format string."""
-    if not Decimal(value).is_finite():
+    if type(value) is not int and not Decimal(value).is_finite():  # an int always is
         return _non_finite(value)
     number = _as_decimal(value)
-    match = _STANDARD.match(format_string)
-    if match:
-        specifier, precision = match.group(1), match.group(2)
-        return _standard(
-            number, value, specifier, None if precision is None else int(precision), culture_, function
-        )
-    return _custom(number, format_string, culture_)
+    standard = _standard_format(format_string)
+    if standard is None:
+        return _custom(number, format_string, culture_)
+    _, kind, precision = standard
+    fast = _fast_standard(number, kind, precision, culture_)
+    if fast is not None:
+        return fast
+    return _standard(number, *standard, culture_, function)
 
 
 def format_currency(
     value: int | Decimal, culture_: Culture, decimal_places: int | None = None, symbol: str | None = None
 ) -> str:
     """A currency amount in the culture's currency pattern (the "C" format, with an optional symbol)."""
-    if not Decimal(value).is_finite():
+    if type(value) is not int and not Decimal(value).is_finite():  # an int always is
         return _non_finite(value)
     number = _as_decimal(value)
     places = culture_.currency_digits if decimal_places is None else decimal_places
+    symbol = culture_.currency_symbol if symbol is None else symbol
+    fast = _fast_fixed(number, places, culture_, culture_.currency, symbol)
+    return fast if fast is not None else _currency(number, places, culture_, symbol)
+
+
+def _currency(number: Decimal, places: int, culture_: Culture, symbol: str) -> str:
+    """The general path of `format_currency` (and of the "C" format)."""
     digits, negative = _fixed(number, places, culture_, grouped=True)
-    return culture_.currency.wrap(digits, negative, culture_.currency_symbol if symbol is None else symbol)
+    return culture_.currency.wrap(digits, negative, symbol)
 
 
 def _non_finite(value: Decimal) -> str:
@@ -352,17 +420,32 @@ def _non_finite(value: Decimal) -> str:
 # ---------------------------------------------------------------- standard formats
 
 
+def _fast_standard(number: Decimal, kind: str, precision: int | None, culture_: Culture) -> str | None:
+    """`_standard` for the fixed-point formats (N, F, P, C) by `_fast_fixed`, where it applies; else None."""
+    if kind == "C":
+        places = culture_.currency_digits if precision is None else precision
+        return _fast_fixed(number, places, culture_, culture_.currency, culture_.currency_symbol)
+    places = _NUMBER_DECIMAL_DIGITS if precision is None else precision  # N, F, P (as _standard's `_default`)
+    if kind == "N":
+        return _fast_fixed(number, places, culture_, culture_.number)
+    if kind == "F":
+        return _fast_fixed(number, places, culture_, None)
+    if kind == "P":
+        return _fast_fixed(number * 100, places, culture_, culture_.percent_pattern)
+    return None
+
+
 def _standard(
     number: Decimal,
-    original: int | Decimal,
     specifier: str,
+    kind: str,
     precision: int | None,
     culture_: Culture,
     function: str,
 ) -> str:
-    kind = case.upper(specifier)
+    """A standard format, the general path (`_standard_format`: the letter as written, `kind` in upper case)."""
     if kind == "C":
-        return format_currency(original, culture_, precision)
+        return _currency(number, _default(precision, culture_.currency_digits), culture_, culture_.currency_symbol)
     if kind == "N":
         digits, negative = _fixed(number, _default(precision, _NUMBER_DECIMAL_DIGITS), culture_, grouped=True)
         return culture_.number.wrap(digits, negative)

@@ -71,7 +71,7 @@ def Add(number1: params.Number, number2: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-add.html
     """
-    return _double(operator.add, number1, number2, exact=True)
+    return _double(operator.add, number1, number2, True)  # exact (positional: a keyword costs the call more)
 
 
 @ampscript_function("Math")
@@ -80,7 +80,7 @@ def Subtract(minuend: params.Number, subtrahend: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-subtract.html
     """
-    return _double(operator.sub, minuend, subtrahend, exact=True)
+    return _double(operator.sub, minuend, subtrahend, True)  # exact
 
 
 @ampscript_function("Math")
@@ -89,7 +89,7 @@ def Multiply(number1: params.Number, number2: params.Number) -> Number:
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-math/mc-ampscript-reference-math-multiply.html
     """
-    return _double(operator.mul, number1, number2, exact=True)
+    return _double(operator.mul, number1, number2, True)  # exact
 
 
 def _divide(a: float, b: float) -> float:

@@ -81,10 +81,6 @@ def boolean_of(value: Any) -> bool:
 condition = boolean_of
 
 
-def _is_null(value: Any) -> bool:
-    return value is None or value is UNSET
-
-
 def _as_date(value: Any) -> _dt.datetime:
     if isinstance(value, _dt.datetime):
         return value
@@ -105,10 +101,15 @@ def _as_date(value: Any) -> _dt.datetime:
 _NUMBER_START = frozenset("0123456789+-.")
 
 
-def _plain_text(value: str) -> bool:
-    """A non-empty text that cannot read as a number (`_number_of` would say None at its first character)."""
-    start = value[:1]
-    return bool(start) and start not in _NUMBER_START and not start.isspace()
+def _plain_texts(left: str, right: str) -> bool:
+    """Two non-empty texts that cannot read as numbers (`_number_of` would say None at their first characters).
+
+    The two in one call: comparisons of texts are the most common.
+    """
+    if not left or not right:
+        return False
+    first, second = left[0], right[0]
+    return first not in _NUMBER_START and second not in _NUMBER_START and not first.isspace() and not second.isspace()
 
 
 def _number_of(value: Any) -> Any:
@@ -119,22 +120,39 @@ def _number_of(value: Any) -> Any:
     return parse_number(value)
 
 
+# Python's int and float (a subscriber attribute from JSON) between these
+# bounds compare, as Python compares them, exactly as rule 4 compares them
+# (a float as the Decimal of its shortest repr): every int there is a float,
+# and no float lies between another float and its repr.  Infinities and NaN
+# are outside, as are ints past a double's range.
+_BINARY_NUMBERS = (int, float)
+_EXACT_BOUND = 2**53
+
+
 def _compare(left: Any, right: Any, operator: int) -> bool:
     """One comparison of two AMPscript values by the rules (module docstring)."""
-    kind = type(left)
-    if kind is type(right):
+    kind, other = type(left), type(right)
+    if kind is other:
         if kind is int or (kind is str and left == right):
             return _ORDERED[operator](left, right)  # the common cases, which every rule answers the same way
-        if kind is str and _plain_text(left) and _plain_text(right):
+        if kind is str and _plain_texts(left, right):
             # Two texts that cannot read as numbers: only the last rule
             # applies (what _by_rules would find, sooner).
             return _as_texts(left, right, operator)
+    if (
+        kind in _BINARY_NUMBERS
+        and other in _BINARY_NUMBERS
+        and -_EXACT_BOUND < left < _EXACT_BOUND
+        and -_EXACT_BOUND < right < _EXACT_BOUND
+    ):
+        return _ORDERED[operator](left, right)  # rule 4, without making Decimals (see _EXACT_BOUND)
     return _by_rules(left, right, operator)
 
 
 def _by_rules(left: Any, right: Any, operator: int) -> bool:
     """The comparison rules in order (module docstring)."""
-    left_null, right_null = _is_null(left), _is_null(right)
+    left_null = left is None or left is UNSET  # null or unset (model.is_null, inline)
+    right_null = right is None or right is UNSET
     if left_null or right_null:
         return (_UNORDERED_EQUAL if left_null and right_null else _UNORDERED_DIFFERENT)[operator]
     if isinstance(left, bool) or isinstance(right, bool):
@@ -154,7 +172,9 @@ def _by_rules(left: Any, right: Any, operator: int) -> bool:
 
 def _as_texts(left_text: str, right_text: str, operator: int) -> bool:
     """The last rule: texts compare ignoring case, ordered by the collation."""
-    if left_text == right_text or fold(left_text) == fold(right_text):
+    # `fold` maps each character to one character: texts of different lengths
+    # are different ignoring case too, without folding them.
+    if left_text == right_text or (len(left_text) == len(right_text) and fold(left_text) == fold(right_text)):
         # Equal ignoring case: ordering ignores case too, so <= and >= hold.
         return _UNORDERED_EQUAL[operator]
     if operator == _EQ:

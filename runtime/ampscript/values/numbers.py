@@ -58,20 +58,9 @@ def _number_or_range_error(value: Any) -> Number | None:
         if value.bit_length() > 1024:  # past 1.8E+308 (1024 bits) in constant time
             raise OutOfRange
         return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        if value.bit_length() > 1024:  # past 1.8E+308 (1024 bits) in constant time
-            raise OutOfRange
-        return value
-    if isinstance(value, Decimal):
-        if type(value) is Double and not value.is_finite():
-            return value  # an infinite or undefined result of arithmetic goes on as one
-        return _bounded(value)
-    if isinstance(value, float):
-        if not _math.isfinite(value):
-            raise OutOfRange
-        return Decimal(repr(value))
+    # Text (data) and floats (JSON) before the other types: the types are
+    # disjoint, so the order only decides how soon the common ones are found
+    # (bool must still come before int, its base).
     if isinstance(value, str):
         text = value.strip()
         if not text or not text.isascii():  # .NET reads ASCII digits only; Decimal() would take "١٢"
@@ -87,6 +76,20 @@ def _number_or_range_error(value: Any) -> Number | None:
         except (InvalidOperation, ValueError):
             return None
         return _bounded(number)
+    if isinstance(value, float):
+        if not _math.isfinite(value):
+            raise OutOfRange
+        return Decimal(repr(value))
+    if isinstance(value, Decimal):
+        if type(value) is Double and not value.is_finite():
+            return value  # an infinite or undefined result of arithmetic goes on as one
+        return _bounded(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if value.bit_length() > 1024:  # past 1.8E+308 (1024 bits) in constant time
+            raise OutOfRange
+        return value
     return None
 
 
@@ -120,6 +123,8 @@ def to_number(value: Any, function: str, argument: str) -> Number:
 
 def to_int(value: Any, function: str, argument: str) -> int:
     """A function argument as a 64-bit whole number (what .NET's Int64 holds), or an error naming both."""
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value  # the common case (loop bounds, counters), which the rules below give back as it is
     number = to_number(value, function, argument)
     if isinstance(number, Decimal):
         if not number.is_finite() or number != number.to_integral_value():  # ∞ and NaN (Divide by zero)

@@ -162,7 +162,8 @@ ApiObjectValue = Annotated[Any, Param("API object", _api_object)]
 BooleanOrEmpty = Annotated[bool | None, Param("boolean", _or_empty(to_boolean))]
 IntegerOrEmpty = Annotated[int | None, Param("integer", _or_empty(to_int))]
 NumberOrEmpty = Annotated[int | Decimal | None, Param("number", _or_empty(to_number))]
-GroupedNumber = Annotated[int | Decimal, Param("number", _grouped_number)]
+# A 64-bit int passes as it is (fast="int"), as its conversion would give it back.
+GroupedNumber = Annotated[int | Decimal, Param("number", _grouped_number, fast="int")]
 Value = Annotated[Any, Param("value", _value, fast="unset")]
 AnyValue = Annotated[Any, Param("value", _any_value, fast="pass")]
 Pairs = Annotated[Any, Param("name/value pairs", _value, fast="unset")]  # names are converted as Text
