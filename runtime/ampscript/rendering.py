@@ -76,6 +76,26 @@ class Page:
             raise self.budget.exceeded("output_characters", "the render's output is too large")
         self._size = size
 
+    # What the compiler writes with: text it has as a literal, and a value
+    # with the literal text around it (`ampc.codegen` merges adjacent output
+    # into that shape).  Fixed parameters instead of `write`'s tuple and loop.
+
+    def write_text(self, text: str) -> None:
+        """Output text the compiler knows is text."""
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > self._max_size:
+            raise self.budget.exceeded("output_characters", "the render's output is too large")
+
+    def write_value(self, before: str, value: Any, after: str) -> None:
+        """Output a value as Marketing Cloud prints it, between two texts (either may be empty)."""
+        if type(value) is not str:
+            value = to_text(value)
+        self._parts += (before, value, after)
+        self._size += len(before) + len(value) + len(after)
+        if self._size > self._max_size:
+            raise self.budget.exceeded("output_characters", "the render's output is too large")
+
     @property
     def output(self) -> str:
         return "".join(self._parts)

@@ -9,14 +9,15 @@ compile`` writes, through the readable emitter and black):
             # welcome.amp:2:1
             var["@name"] = Concat("Hi ", attribute("FirstName"))
             # welcome.amp:3:4
-            page.write("<p>", var["@name"], "</p>")
+            page.write_value("<p>", var["@name"], "</p>")
             ...
         return page.output
 
 * AMPscript variables live in ``var``, a dict keyed by their names folded to
   lower case (``var["@name"]``), so that every access is a plain dict
   operation and a debugger shows them as a dict.
-* Adjacent text and one value are written by one ``page.write`` call; V()
+* Adjacent text and one value are written by one ``page.write_value(before,
+  value, after)`` call, text alone by ``page.write_text``; V()
   is its argument; text functions of literals are computed at compile time
   (`_FOLDABLE`).
 * Every statement is tied to its AMPscript position: a ``# file.amp:LINE:COL``
@@ -162,11 +163,11 @@ class _Generator:
         emit = self.emit
         leading = self.position(node.span)
         if isinstance(node, n.Text):
-            return [emit.expression_statement(self.page_write(emit.string(node.value)), leading)]
+            return [emit.expression_statement(self.page_write_text(emit.string(node.value)), leading)]
         if isinstance(node, _Output):
             return [self.merged_output(node, leading)]
         if isinstance(node, (n.InlineExpression, n.Personalization, n.SendTimeContent)):
-            return [emit.expression_statement(self.page_write(self.output_value(node)), leading)]
+            return [emit.expression_statement(self.page_write([], self.output_value(node), []), leading)]
         if isinstance(node, n.ServerJavaScript):
             raise AssertionError("server-side JavaScript reached the code generator (ampc.calls rejects it)")
         if isinstance(node, n.Unevaluated):
@@ -192,22 +193,22 @@ class _Generator:
         return self.emit.position(span.line, span.column)
 
     def merged_output(self, node: _Output, leading: Any) -> Any:
-        """One ``page.write(...)`` for text and at most one value, at the value's position.
+        """One write for text and at most one value, at the value's position.
 
         Only the value can fail, so an error still points at its own
         AMPscript position.
         """
-        values: list[Any] = []
+        before: list[str] = []
+        after: list[str] = []
+        value: Any = None
         for item in node.items:
-            if not isinstance(item, n.Text):
-                values.append(self.output_value(item))
-                continue
-            before = self.emit.literal_value(values[-1]) if values else NOT_LITERAL
-            if type(before) is str:
-                values[-1] = self.emit.string(before + item.value)  # adjacent texts join
+            if isinstance(item, n.Text):
+                (before if value is None else after).append(item.value)
             else:
-                values.append(self.emit.string(item.value))
-        return self.emit.expression_statement(self.page_write(*values), leading)
+                value = self.output_value(item)
+        if value is None:
+            return self.emit.expression_statement(self.page_write_text(self.emit.string("".join(before))), leading)
+        return self.emit.expression_statement(self.page_write(before, value, after), leading)
 
     def output_value(self, node: n.Node) -> Any:
         """What an inline expression, personalization or syndication string writes."""
@@ -467,8 +468,16 @@ class _Generator:
         self.helpers_used.add(name)
         return self.emit.call(self.emit.name(name), arguments)
 
-    def page_write(self, *values: Any) -> Any:
-        return self.emit.call(self.emit.attribute(self.emit.name("page"), "write"), list(values))
+    def page_write(self, before: list[str], value: Any, after: list[str]) -> Any:
+        """``page.write_value("text before", value, "text after")``; a value that is a string literal joins them."""
+        literal = self.emit.literal_value(value)
+        if type(literal) is str:
+            return self.page_write_text(self.emit.string("".join([*before, literal, *after])))
+        arguments = [self.emit.string("".join(before)), value, self.emit.string("".join(after))]
+        return self.emit.call(self.emit.attribute(self.emit.name("page"), "write_value"), arguments)
+
+    def page_write_text(self, text: Any) -> Any:
+        return self.emit.call(self.emit.attribute(self.emit.name("page"), "write_text"), [text])
 
 
 _WRITTEN = (n.InlineExpression, n.Personalization, n.SendTimeContent)

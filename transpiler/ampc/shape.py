@@ -30,7 +30,7 @@ import re
 
 ALLOWED_MODULES = frozenset({"decimal", "ampscript", "ampscript.functions", "ampscript.runtime"})
 LOCAL_NAMES = frozenset({"context", "page", "var", "AMPSCRIPT_FILE", "True", "False", "None", "Context", "str"})
-ATTRIBUTES = frozenset({"page.var", "page.write", "page.output", "Page.start", "var.declare", "var.ref"})
+ATTRIBUTES = frozenset({"page.var", "page.write_text", "page.write_value", "page.output", "Page.start", "var.declare", "var.ref"})
 # Names the code generator itself introduces (`_Generator.long_if_chain`).
 _FLAG = re.compile(r"elseif_pending_[0-9]+\Z")
 _FORBIDDEN = (ast.Import, ast.ImportFrom, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
