@@ -400,10 +400,15 @@ def test_runtime_error_location(source, line, column):
 def test_loop_counters_take_the_integer_arithmetic_and_other_values_the_function():
     """Issue 11: a counter the body cannot change is an int where it is read: Add(@i, 1) skips the conversions."""
     python_source = ampc.compile_source(
-        "%%[ for @i = 1 to 3 do set @a = Add(@i, 1) set @b = Multiply(@i, @x) next @i ]%%", "l.amp"
+        "%%[ for @i = 1 to @n do set @a = Add(@i, 1) set @b = Multiply(@i, @x) next @i ]%%", "l.amp"
     )
     assert 'var["@a"] = add_ints(var["@i"], 1)' in python_source
     assert 'var["@b"] = Multiply(var["@i"], var["@x"])' in python_source
+    # Literal bounds: the values are known to stay exact, so Python's operators do it.
+    literal = ampc.compile_source("%%[ for @i = 1 to 3 do set @a = Multiply(Add(@i, 5), Subtract(@i, -2)) next ]%%")
+    assert 'var["@a"] = (var["@i"] + 5) * (var["@i"] - (-2))' in literal
+    past_exact = ampc.compile_source("%%[ for @i = 1 to 3 do set @a = Multiply(@i, 999999999999999) next ]%%")
+    assert "multiply_ints(" in past_exact
     changed = ampc.compile_source("%%[ for @i = 1 to 3 do set @a = Add(@i, 1) set @i = 2 next @i ]%%", "l.amp")
     assert "add_ints" not in changed and 'Add(var["@i"], 1)' in changed
     included = ampc.compile_source('%%[ for @i = 1 to 3 do set @a = Add(@i, 1) ]%%%%=ContentBlockByKey("k")=%%%%[ next ]%%')
@@ -419,5 +424,7 @@ def test_var_declarations_are_one_assignment_and_concat_literals_join():
 def test_concat_of_literals_and_counter_arithmetic_is_a_join():
     """Issue 11: Concat of known texts and numbers becomes ``+``; anything else stays a call."""
     python_source = ampc.compile_source('%%[ for @i = 1 to 2 do set @a = Concat("n", "=", Add(@i, 1)) next ]%%')
-    assert 'var["@a"] = "n=" + to_text(add_ints(var["@i"], 1))' in python_source
+    assert 'var["@a"] = "n=" + str(var["@i"] + 1)' in python_source
+    unknown_bounds = ampc.compile_source('%%[ for @i = 1 to @n do set @a = Concat(@i, 7, Add(@i, 1)) next ]%%')
+    assert 'var["@a"] = str(var["@i"]) + "7" + to_text(add_ints(var["@i"], 1))' in unknown_bounds
     assert 'Concat("n=", var["@x"])' in ampc.compile_source('%%[ set @a = Concat("n", "=", @x) ]%%')

@@ -34,11 +34,13 @@ module's structure.
 from __future__ import annotations
 
 import ast
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ampscript.registry import FunctionSpec, lookup
+from ampscript.values.numbers import EXACT_INT
 from ampscript.variables import fold
 
 from . import nodes as n
@@ -63,6 +65,9 @@ _BRANCHES_PER_CHAIN = 50
 # Add, Subtract and Multiply of operands the compiler knows are Python ints
 # (`_Generator.is_int`): the runtime helpers skip the conversions.
 _INTEGER_ARITHMETIC = {"add": "add_ints", "subtract": "subtract_ints", "multiply": "multiply_ints"}
+# ...and, when their values are known to stay exact (`_Generator.int_range`), Python's operators.
+_INTEGER_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*"}
+_OPERATIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 _COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
@@ -110,8 +115,9 @@ class _Generator:
         self.long_chains = 0  # if statements lowered by long_if_chain, for unique flag names
         self.call_sites: dict[str, tuple[int, int]] = {}  # function -> where it is first called
         # Variables that hold a Python int wherever the code being lowered
-        # reads them: the counters of the loops around it (`_counter_stays_int`).
-        self.int_variables: set[str] = set()
+        # reads them: the counters of the loops around it (`_counter_stays_int`),
+        # with the range of values they take when the loop's bounds are literals.
+        self.int_variables: dict[str, tuple[int, int] | None] = {}
 
     # ---- module ------------------------------------------------------------------
 
@@ -275,10 +281,10 @@ class _Generator:
         counter = self.variable_name(node.variable)
         known = counter not in self.int_variables and _counter_stays_int(node, counter)
         if known:
-            self.int_variables.add(counter)
+            self.int_variables[counter] = _literal_range(node.start, node.stop)
         body = self.block(node.body)
         if known:
-            self.int_variables.discard(counter)
+            del self.int_variables[counter]
         return self.emit.for_(target, bounds, body, leading)
 
     # ---- expressions -----------------------------------------------------------------
@@ -356,17 +362,41 @@ class _Generator:
             return folded
         lowered = spec.name.lower()
         if lowered in _INTEGER_ARITHMETIC and all(self.is_int(argument) for argument in node.args):
+            if self.int_range(node) is not None:  # exact whatever the values: Python's own operator
+                return self.emit.binary(_INTEGER_OPERATORS[lowered], *arguments)
             return self.helper(_INTEGER_ARITHMETIC[lowered], arguments)
         if lowered == "concat":
-            bounded = all(
-                self.emit.literal_value(argument) is not NOT_LITERAL or self.is_number(original)
-                for argument, original in zip(arguments, node.args)
-            )
+            pairs = list(zip(arguments, node.args))
+            if all(self.emit.literal_value(argument) is not NOT_LITERAL or self.is_number(original)
+                   for argument, original in pairs):
+                return self.bounded_concat(pairs)
             arguments = self.joined_literals(arguments)
-            if bounded:
-                return self.bounded_concat(arguments)
         self.functions_used.add(spec.name)
         return emit.call(emit.name(spec.name), arguments)
+
+    def int_range(self, expression: n.Expression) -> tuple[int, int] | None:
+        """The smallest and largest int the expression can be, when it is an int known to stay exact.
+
+        Integer literals, counters of loops with literal bounds, and Add,
+        Subtract and Multiply of those, as long as every operand and result
+        lies inside ±`EXACT_INT` (where the functions compute exactly
+        what Python's operators do).  None when any of it is unknown.
+        """
+        if isinstance(expression, n.NumberLiteral):
+            value = expression.value
+            return (value, value) if isinstance(value, int) and -EXACT_INT < value < EXACT_INT else None
+        if isinstance(expression, n.Variable):
+            return self.int_variables.get(self.variable_name(expression))
+        if not (isinstance(expression, n.Call) and expression.name.lower() in _INTEGER_ARITHMETIC
+                and len(expression.args) == 2):
+            return None
+        left, right = (self.int_range(argument) for argument in expression.args)
+        if left is None or right is None:
+            return None
+        operator = _INTEGER_OPERATORS[expression.name.lower()]
+        ends = [_OPERATIONS[operator](a, b) for a in left for b in right]  # the extremes are at the corners
+        low, high = min(ends), max(ends)
+        return (low, high) if -EXACT_INT < low and high < EXACT_INT else None
 
     def is_number(self, expression: n.Expression) -> bool:
         """Is the expression a number when it runs: an int (`is_int`), or integer arithmetic on ints?"""
@@ -375,27 +405,45 @@ class _Generator:
         return (isinstance(expression, n.Call) and expression.name.lower() in _INTEGER_ARITHMETIC
                 and len(expression.args) == 2 and all(self.is_int(argument) for argument in expression.args))
 
-    def bounded_concat(self, arguments: list[Any]) -> Any:
-        """Concat of string literals and numbers as ``"a" + to_text(n)``: what Concat joins, without the call.
+    def bounded_concat(self, pairs: list[tuple[Any, n.Expression]]) -> Any:
+        """Concat of literals and numbers as ``"a" + str(i)``: what Concat joins, without the call.
 
-        The result's length is bounded when the script is compiled (the
-        literals' lengths, and a number's text is short), so, like a folded
-        call (`folded_call`), it needs no check against the string limit.
+        `pairs` holds each lowered argument with its AMPscript expression.
+        Literals are joined now (an integer literal as the text Concat gives
+        it), an int as ``str()`` (what `to_text` gives an int), any other
+        number through `to_text`.  The result's length is bounded when the
+        script is compiled (the literals' lengths, and a number's text is
+        short), so, like a folded call (`folded_call`), it needs no check
+        against the string limit.
         """
-        parts = [
-            argument if type(self.emit.literal_value(argument)) is str else self.helper("to_text", [argument])
-            for argument in arguments
-        ]
+        parts: list[Any] = []
+        texts: list[str] = []  # literal text not yet in `parts`
+        for argument, original in pairs:
+            literal = self.emit.literal_value(argument)
+            if literal is not NOT_LITERAL:
+                texts.append(literal if type(literal) is str else str(literal))
+                continue
+            if texts:
+                parts.append(self.emit.string("".join(texts)))
+                texts = []
+            if self.is_int(original):
+                parts.append(self.emit.call(self.emit.name("str"), [argument]))
+            else:
+                parts.append(self.helper("to_text", [argument]))
+        if texts:
+            parts.append(self.emit.string("".join(texts)))
         joined = parts[0]
         for part in parts[1:]:
-            joined = self.emit.add(joined, part)
+            joined = self.emit.binary("+", joined, part)
         return joined
 
     def is_int(self, expression: n.Expression) -> bool:
-        """Is the expression a Python int when it runs: an integer literal, or a loop counter in its loop?"""
+        """Is the expression a Python int when it runs: an integer literal, a loop counter in its loop, or exact arithmetic on those?"""
         if isinstance(expression, n.NumberLiteral):
             return isinstance(expression.value, int)
-        return isinstance(expression, n.Variable) and self.variable_name(expression) in self.int_variables
+        if isinstance(expression, n.Variable):
+            return self.variable_name(expression) in self.int_variables
+        return self.int_range(expression) is not None  # arithmetic known to stay exact
 
     def joined_literals(self, arguments: list[Any]) -> list[Any]:
         """Concat's arguments with adjacent string literals joined: Concat("a", "b", @x) is Concat("ab", @x)."""
@@ -574,3 +622,11 @@ def _counter_stays_int(loop: n.For, counter: str) -> bool:
                        for position in spec.out_params if position < len(call.args)):
                     return False
     return True
+
+
+def _literal_range(start: n.Expression, stop: n.Expression) -> tuple[int, int] | None:
+    """The values a loop's counter takes when both bounds are integer literals (an empty loop's: its bounds)."""
+    if not all(isinstance(bound, n.NumberLiteral) and isinstance(bound.value, int) for bound in (start, stop)):
+        return None
+    low, high = sorted((start.value, stop.value))
+    return (low, high) if -EXACT_INT < low and high < EXACT_INT else None

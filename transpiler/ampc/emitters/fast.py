@@ -23,6 +23,7 @@ from . import NOT_LITERAL
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _OPERATORS = {"and": ast.And(), "or": ast.Or()}
+_BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
 
 
 class FastEmitter:
@@ -59,8 +60,8 @@ class FastEmitter:
     def subscript(self, value: ast.expr, key: ast.expr) -> ast.Subscript:
         return ast.Subscript(value, key, _LOAD, **self._at)
 
-    def add(self, left: ast.expr, right: ast.expr) -> ast.BinOp:
-        return ast.BinOp(left, ast.Add(), right, **self._at)
+    def binary(self, operator: str, left: ast.expr, right: ast.expr) -> ast.BinOp:
+        return ast.BinOp(left, _BINARY[operator](), right, **self._at)
 
     def not_(self, operand: ast.expr) -> ast.UnaryOp:
         return ast.UnaryOp(ast.Not(), operand, **self._at)

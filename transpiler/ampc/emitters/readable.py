@@ -17,6 +17,8 @@ from . import NOT_LITERAL
 # libcst nests an and/or chain one level per operand; past this many
 # operands the chain is built in parenthesized groups (`_Readable.boolean`).
 _OPERANDS_PER_CHAIN = 16
+_BINARY = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2}
 
 
 def python_literal(text: str) -> cst.SimpleString:
@@ -84,8 +86,14 @@ class ReadableEmitter:
         return cst.Subscript(value=value, slice=[cst.SubscriptElement(cst.Index(key))])
 
     @staticmethod
-    def add(left: cst.BaseExpression, right: cst.BaseExpression) -> cst.BinaryOperation:
-        return cst.BinaryOperation(left, cst.Add(), right)
+    def binary(operator: str, left: cst.BaseExpression, right: cst.BaseExpression) -> cst.BinaryOperation:
+        """``left + right`` (or -, *), with the parentheses precedence needs (and around a negative right operand)."""
+        rank = _PRECEDENCE[operator]
+        if isinstance(left, cst.BinaryOperation) and _rank(left) < rank:
+            left = _parenthesized(left, cst.BinaryOperation)
+        if (isinstance(right, cst.BinaryOperation) and _rank(right) <= rank) or isinstance(right, cst.UnaryOperation):
+            right = _parenthesized(right, (cst.BinaryOperation, cst.UnaryOperation))
+        return cst.BinaryOperation(left, _BINARY[operator](), right)
 
     @staticmethod
     def not_(operand: cst.BaseExpression) -> cst.UnaryOperation:
@@ -208,3 +216,7 @@ def _parenthesized(expression: cst.BaseExpression, kinds: type | tuple[type, ...
     if isinstance(expression, kinds) and not expression.lpar:
         return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return expression
+
+
+def _rank(operation: cst.BinaryOperation) -> int:
+    return 2 if isinstance(operation.operator, cst.Multiply) else 1
