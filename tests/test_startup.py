@@ -190,3 +190,15 @@ def test_ampc_run_and_render_compile_without_libcst_or_black(tmp_path):
     )
     assert "lark" in found["top"]
     assert not set(found["top"]) & {"libcst", "black"}
+
+
+def test_ampc_has_a_version(capsys):
+    """Issue 12: `ampc --version` and `ampc.__version__` give the installed version (pyproject.toml's)."""
+    from importlib.metadata import version
+
+    from ampc.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ampc {version('ampc')}" == f"ampc {ampc.__version__}"

@@ -35,4 +35,18 @@ _EXPORTS = {
 
 __all__ = ["CompileError", "compile_module", "compile_source", "load_module", "render"]
 
-__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+_lazy_getattr, __dir__ = lazy_exports(globals(), _EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    # __version__ too is found on first use: importlib.metadata costs every start-up ~15 ms.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("ampc")  # pyproject.toml's, as pip installed it
+        except PackageNotFoundError:
+            found = "unknown"  # a plain checkout on sys.path
+        globals()["__version__"] = found
+        return found
+    return _lazy_getattr(name)

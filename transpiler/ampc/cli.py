@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampc", description="Compile AMPscript to Python, and run it.")
+    parser.add_argument("--version", action="version", version=f"ampc {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     compile_ = commands.add_parser("compile", help="compile an AMPscript file into a Python module")
@@ -406,3 +407,9 @@ def _functions(arguments: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
