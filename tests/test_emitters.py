@@ -64,3 +64,21 @@ def test_content_and_calling_locations_read_code_positions(tmp_path):
     error = raised.value
     assert (error.filename, error.line, error.column) == ("<TreatAsContent>", 1, 2)
     assert str(error).endswith("TreatAsContent() included it at outer.amp:2:3")  # calling_location()
+
+
+@pytest.mark.parametrize("emitter", ["fast", "readable"])
+def test_render_presets_variables(emitter):
+    """Issue 12: ``render(context, variables={"@name": "Ana"})`` presets AMPscript variables by name (any case)."""
+    source = "%%[ if not Empty(@n) then set @n = Add(@n, 1) endif ]%%%%=v(@Name)=%%/%%=v(@n)=%%"
+    if emitter == "fast":
+        module = compile_module(source, "v.amp")
+    else:
+        module = ampc.load_module(ampc.compile_source(source, "v.amp"), "v.amp")
+    assert module.render(Context(), variables={"@NAME": "Ana", "@n": 1}) == "Ana/2"
+    assert module.render(Context()) == "/"  # each render starts clean
+    with pytest.raises(ValueError, match="'name' is not an AMPscript variable name; write it as '@name'"):
+        module.render(Context(), variables={"name": "Ana"})
+
+
+def test_ampc_render_passes_variables_on():
+    assert ampc.render("Hi %%=v(@who)=%%", variables={"@who": "Ana"}) == "Hi Ana"

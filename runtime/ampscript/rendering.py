@@ -101,13 +101,21 @@ class Page:
         return "".join(self._parts)
 
     @classmethod
-    def start(cls, context: Context | None, filename: str, calls: Mapping[str, tuple[int, int]] | None = None) -> Page:
+    def start(
+        cls,
+        context: Context | None,
+        filename: str,
+        calls: Mapping[str, tuple[int, int]] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> Page:
         """A page for a render, to use as ``with Page.start(...) as page:``; nested renders share its variables.
 
         `calls` maps each function the script calls to where it is first
         called; a context of a given kind (`Context(kind="email")`) refuses,
         before anything renders, a script calling a function Marketing Cloud
-        rejects in that kind of content (`ampscript.contexts`).
+        rejects in that kind of content (`ampscript.contexts`).  `variables`
+        presets AMPscript variables by name (``{"@name": "Ana"}``), as
+        ``render(context, variables=...)`` passes them.
         """
         outer = _active.get()
         if context is None:
@@ -115,7 +123,10 @@ class Page:
         if calls and context.kind is not None:
             _check_calls(context.kind, calls, filename)
         nested_in = outer if outer is not None and outer.context is context else None
-        return cls(context, filename, None, nested_in)  # positional: a keyword costs a class call a dict
+        page = cls(context, filename, None, nested_in)  # positional: a keyword costs a class call a dict
+        if variables:
+            _preset(page.var, variables)
+        return page
 
     # The page is its own context manager (a plain object, not a generator:
     # entering and leaving it is part of every render's cost).
@@ -134,6 +145,19 @@ class Page:
         finally:
             _active.reset(self._token)
         return False
+
+
+_VARIABLE_NAME = re.compile(r"@[A-Za-z0-9_]+\Z")
+
+
+def _preset(into: Variables, variables: Mapping[str, Any]) -> None:
+    """Set the variables a caller gave `render`; a name that is not an AMPscript variable is refused."""
+    for name, value in variables.items():
+        if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            raise ValueError(
+                f"render(variables=...): {name!r} is not an AMPscript variable name; write it as '@name'"
+            )
+        into.set(name, value)
 
 
 def _check_calls(kind: str, calls: Mapping[str, tuple[int, int]], filename: str) -> None:

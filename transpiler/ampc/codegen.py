@@ -126,9 +126,8 @@ class _Generator:
         body = [emit.assign([emit.name("var")], emit.attribute(emit.name("page"), "var"))]
         body += self.block(self.template.body)
         emit.position(1, 1)
-        start_arguments = [emit.name("context"), emit.name("AMPSCRIPT_FILE")]
-        if self.call_sites:
-            start_arguments.append(emit.name("FUNCTION_CALLS"))
+        calls = emit.name("FUNCTION_CALLS") if self.call_sites else emit.constant(None)
+        start_arguments = [emit.name("context"), emit.name("AMPSCRIPT_FILE"), calls, emit.name("variables")]
         start = emit.call(emit.attribute(emit.name("Page"), "start"), start_arguments)
         header = [
             emit.docstring(f"Compiled by ampc from {self.template.filename}; edit the AMPscript, not this file."),

@@ -158,16 +158,19 @@ def render(
     subscriber: Mapping[str, Any] | None = None,
     filename: str = "<ampscript>",
     context: Context | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> str:
     """Compile and render AMPscript in one call; returns the output.
 
+    `variables` presets AMPscript variables (``{"@name": "Ana"}``), as
+    Jinja2's ``render(**vars)`` does; the script can still set them.
     Runtime errors come back with the AMPscript line and the source excerpt.
     """
     module = compile_module(source, filename)
     if context is None:
         context = Context(workspace=workspace, subscriber=subscriber)
     try:
-        return module.render(context)
+        return module.render(context, variables)
     except AMPscriptError as error:
         attach_source(error, SourceFile(filename, source))
         raise

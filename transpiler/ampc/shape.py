@@ -12,10 +12,11 @@ that structure as a checkable rule, for the tests and the fuzzer
   ``FUNCTION_CALLS`` constant (a
   dict of function names, as string literals, to (line, column) integer
   pairs) and one
-  function, ``render(context)``;
-* ``render`` has a docstring, one ``with Page.start(context, AMPSCRIPT_FILE)
-  as page:`` block (``FUNCTION_CALLS`` as a third argument when the module
-  has it) and ``return page.output``;
+  function, ``render(context, variables)``;
+* ``render(context, variables)`` has a docstring, one ``with
+  Page.start(context, AMPSCRIPT_FILE, FUNCTION_CALLS, variables) as page:``
+  block (``None`` for ``FUNCTION_CALLS`` when the module has none) and
+  ``return page.output``;
 * inside it, no definitions, imports, lambdas or globals; names are the
   imported ones, a few fixed locals and the compiler's own flags
   (``elseif_pending_N``); attributes are ``page.*``, ``var.*`` and
@@ -29,7 +30,9 @@ import ast
 import re
 
 ALLOWED_MODULES = frozenset({"decimal", "ampscript", "ampscript.functions", "ampscript.runtime"})
-LOCAL_NAMES = frozenset({"context", "page", "var", "AMPSCRIPT_FILE", "True", "False", "None", "Context", "str"})
+LOCAL_NAMES = frozenset({
+    "context", "variables", "page", "var", "AMPSCRIPT_FILE", "True", "False", "None", "Context", "str", "dict",
+})
 ATTRIBUTES = frozenset({"page.var", "page.write_text", "page.write_value", "page.output", "Page.start", "var.declare", "var.ref"})
 # Names the code generator itself introduces (`_Generator.long_if_chain`).
 _FLAG = re.compile(r"elseif_pending_[0-9]+\Z")
@@ -92,7 +95,7 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
     _require(isinstance(function, ast.FunctionDef) and function.name == "render", "no render function")
     _require(not function.decorator_list, "render is decorated")
     arguments = function.args
-    _require([a.arg for a in arguments.args] == ["context"], "render's parameters are not (context)")
+    _require([a.arg for a in arguments.args] == ["context", "variables"], "render's parameters are not (context, variables)")
     _require(
         not (arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs),
         "render takes other parameters",
@@ -104,8 +107,8 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
         "render's docstring is not ampc's",
     )
     _require(isinstance(with_page, ast.With), "no with block")
-    expected_start = "Page.start(context, AMPSCRIPT_FILE" + (", FUNCTION_CALLS" if calls is not None else "")
-    _require(ast.unparse(with_page.items[0]) == expected_start + ") as page", "not Page.start")
+    expected_start = f"Page.start(context, AMPSCRIPT_FILE, {'FUNCTION_CALLS' if calls is not None else 'None'}, variables)"
+    _require(ast.unparse(with_page.items[0]) == expected_start + " as page", "not Page.start")
     _require(ast.unparse(returned) == "return page.output", "render does not return page.output")
 
     names = imported | LOCAL_NAMES | ({"FUNCTION_CALLS"} if calls is not None else set())

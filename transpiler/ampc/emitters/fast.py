@@ -118,7 +118,7 @@ class FastEmitter:
         return ast.ImportFrom(module, [ast.alias(name, **self._at) for name in names], 0, **self._at)
 
     def render_module(self, header: list[ast.stmt], start: ast.expr, body: list[ast.stmt], docstring: str) -> ast.Module:
-        """``def render(context=None): <docstring>; with <start> as page: <body>; return page.output``.
+        """``def render(context=None, variables=None): <docstring>; with <start> as page: <body>; return page.output``.
 
         The annotations of the readable module are left out: nothing reads them.
         """
@@ -126,7 +126,10 @@ class FastEmitter:
         page = ast.Name("page", _STORE, **self._at)
         with_page = ast.With([ast.withitem(start, page)], body, **self._at)
         returned = ast.Return(self.attribute(self.name("page"), "output"), **self._at)
-        parameters = ast.arguments([], [ast.arg("context", **self._at)], None, [], [], None, [self.constant(None)])
+        parameters = ast.arguments(
+            [], [ast.arg("context", **self._at), ast.arg("variables", **self._at)], None, [], [], None,
+            [self.constant(None), self.constant(None)],
+        )
         render = ast.FunctionDef(
             "render", parameters, [self.docstring(docstring), with_page, returned], [], None, **self._at
         )

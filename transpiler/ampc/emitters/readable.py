@@ -191,17 +191,18 @@ class ReadableEmitter:
 
     def render_module(self, header: list[cst.BaseStatement], start: cst.BaseExpression,
                       body: list[cst.BaseStatement], docstring: str) -> cst.Module:
-        """``def render(context: Context | None = None) -> str:`` around ``with <start> as page:``."""
+        """``def render(context: Context | None = None, variables: dict | None = None) -> str:`` around ``with <start> as page:``."""
         with_page = cst.With(
             items=[cst.WithItem(item=start, asname=cst.AsName(name=cst.Name("page")))],
             body=cst.IndentedBlock(body=body),
         )
-        context_type = cst.BinaryOperation(cst.Name("Context"), cst.BitOr(), cst.Name("None"))
+        def optional(name: str, kind: str) -> cst.Param:
+            annotation = cst.Annotation(cst.BinaryOperation(cst.Name(kind), cst.BitOr(), cst.Name("None")))
+            return cst.Param(name=cst.Name(name), annotation=annotation, default=cst.Name("None"))
+
         render = cst.FunctionDef(
             name=cst.Name("render"),
-            params=cst.Parameters(params=[
-                cst.Param(name=cst.Name("context"), annotation=cst.Annotation(context_type), default=cst.Name("None"))
-            ]),
+            params=cst.Parameters(params=[optional("context", "Context"), optional("variables", "dict")]),
             returns=cst.Annotation(cst.Name("str")),
             body=cst.IndentedBlock(body=[
                 self.docstring(docstring),
