@@ -202,3 +202,20 @@ def test_ampc_has_a_version(capsys):
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"ampc {version('ampc')}" == f"ampc {ampc.__version__}"
+
+
+def test_the_command_line_reads_the_version_only_when_asked(tmp_path):
+    found = _loaded_after(
+        """
+        import contextlib, io, json
+        from ampc.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main(["--help"])
+            except SystemExit:
+                pass
+        print(json.dumps({"top": sorted(__import__("sys").modules)}))
+        """,
+        tmp_path,
+    )
+    assert "importlib.metadata" not in found["top"]

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampc", description="Compile AMPscript to Python, and run it.")
-    parser.add_argument("--version", action="version", version=f"ampc {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show ampc's version and exit")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     compile_ = commands.add_parser("compile", help="compile an AMPscript file into a Python module")
@@ -409,7 +409,11 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def _version() -> str:
-    from . import __version__
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for (argparse's own would read the metadata at every start)."""
 
-    return __version__
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from . import __version__
+
+        print(f"ampc {__version__}")
+        parser.exit()
