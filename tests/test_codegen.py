@@ -260,12 +260,11 @@ def compile_to_disk(source: str, folder: Path, monkeypatch) -> object:
 
 
 def test_compiled_module_on_disk_is_importable_and_renders(workspace, tmp_path_factory, monkeypatch):
-    code_folder = tmp_path_factory.mktemp("code")
     source = "Hi %%FirstName%%! %%[ set @rows = 0 ]%%" + RETRIEVE
-    module = compile_to_disk(source, code_folder, monkeypatch)
+    module = compile_to_disk(source, workspace, monkeypatch)
 
-    monkeypatch.chdir(workspace)  # default context: the current folder is the workspace
-    output = module.render()
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    output = module.render()  # default workspace: the .amp file's folder, wherever Python runs (issue 12)
     assert output.startswith("Hi Workspace Ana! OK|") and output.endswith("|2|First query")
 
     other = tmp_path_factory.mktemp("other")
@@ -273,6 +272,20 @@ def test_compiled_module_on_disk_is_importable_and_renders(workspace, tmp_path_f
     (other / "objects" / "QueryDefinition.json").write_text(json.dumps([{"Name": "Only"}]))
     output = module.render(Context(workspace=other, subscriber={"firstname": "Bo"}))
     assert output.startswith("Hi Bo! OK|") and output.endswith("|1|Only")
+
+
+def test_a_module_compiled_from_a_relative_path_finds_its_amp_beside_it(workspace, tmp_path_factory, monkeypatch):
+    """Issue 12: the default workspace is the .amp's folder, also when the name it was compiled from is relative."""
+    (workspace / "hi.amp").write_text("Hi %%FirstName%%!", encoding="utf-8")
+    monkeypatch.chdir(workspace)
+    assert cli.main(["compile", "hi.amp"]) == 0
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))  # "hi.amp" no longer resolves from here
+    monkeypatch.syspath_prepend(str(workspace))
+    importlib.invalidate_caches()
+    module = importlib.import_module("hi")
+    monkeypatch.delitem(sys.modules, "hi")
+    assert module.AMPSCRIPT_FILE == "hi.amp"
+    assert module.render() == "Hi Workspace Ana!"
 
 
 def test_compile_with_output_option(tmp_path, monkeypatch):

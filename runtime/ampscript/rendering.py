@@ -22,6 +22,7 @@ import linecache
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .context import Context
@@ -119,7 +120,10 @@ class Page:
         """
         outer = _active.get()
         if context is None:
-            context = outer.context if outer is not None else Context()
+            if outer is not None:
+                context = outer.context
+            else:
+                context = Context(workspace=script_folder(filename, sys._getframe(1).f_globals.get("__file__")))
         if calls and context.kind is not None:
             _check_calls(context.kind, calls, filename)
         nested_in = outer if outer is not None and outer.context is context else None
@@ -145,6 +149,29 @@ class Page:
         finally:
             _active.reset(self._token)
         return False
+
+
+def script_folder(ampscript_file: str, module_file: str | None) -> Path | None:
+    """The default workspace of a compiled module rendered without a context: its `.amp` file's folder.
+
+    As ``ampc run`` takes the script's folder.  The `.amp` is looked for
+    where the name it was compiled from leads (absolute, or from the
+    current folder), then beside the module itself (where ``ampc compile``
+    writes it); None (the current folder) if neither has it.
+    """
+    candidates = [Path(ampscript_file)]
+    if module_file and not module_file.startswith("<"):
+        candidates.append(Path(module_file).parent / Path(ampscript_file).name)
+    for candidate in candidates:
+        try:
+            if candidate.suffix.lower() in _SCRIPT_SUFFIXES and candidate.is_file():
+                return candidate.parent
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+_SCRIPT_SUFFIXES = (".amp", ".ampscript")
 
 
 _VARIABLE_NAME = re.compile(r"@[A-Za-z0-9_]+\Z")
