@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from ampscript import ScriptError, Workspace
+import ampc
+from ampscript import AMPscriptError, ScriptError, Workspace
 from ampscript.data_extensions import DataExtensionSpec, DataExtensionStore, FieldSpec
 
 
@@ -151,3 +152,16 @@ def test_a_bad_csv_row_is_reported_with_its_line(tmp_path):
     with pytest.raises(ScriptError, match=r"N.csv:3: invalid value 'x'"):
         store.seed_from_folder(Workspace(tmp_path))
     assert not store.exists("N")
+
+
+def test_a_missing_data_extension_names_the_workspace_it_looked_in(tmp_path):
+    """Issue 12: an error about missing data says where the data was looked for, and what is there."""
+    (tmp_path / "DataExtensions").mkdir()
+    (tmp_path / "DataExtensions" / "Cars.csv").write_text("Make\nSaab\n", encoding="utf-8")
+    with pytest.raises(AMPscriptError) as raised:
+        ampc.render('%%=Lookup("Bikes", "Make", "Make", "Saab")=%%', workspace=tmp_path)
+    assert "data extension 'Bikes' does not exist" in str(raised.value)
+    assert raised.value.hint == (
+        f"known data extensions: Cars; data extensions come from the workspace's DataExtensions/ folder "
+        f"({tmp_path.resolve() / 'DataExtensions'})"
+    )

@@ -219,6 +219,8 @@ class DataExtensionStore:
     def __init__(self, db: sqlite3.Connection, *, locked: Callable[[], Exception] | None = None) -> None:
         self.db = db
         self._locked = locked or (lambda: ScriptError("the database is locked by another connection"))
+        # Where the data extensions come from, as a missing one's error says (set by the simulator).
+        self.origin: str | None = None
         db.create_collation("AMPSCRIPT_CI", _collate_ignoring_case)
         db.create_function("ampc_fold", 1, _fold, deterministic=True)
         if db.execute("PRAGMA user_version").fetchone()[0] < _FOLD_VERSION:
@@ -413,7 +415,12 @@ class DataExtensionStore:
     def spec(self, name: str) -> DataExtensionSpec:
         spec = self._specs.get(fold(to_text(name)))
         if spec is None:
-            raise ScriptError(f"data extension '{to_text(name)}' does not exist")
+            known = ", ".join(self.names()[:10]) or "none"
+            where = f"; data extensions come from {self.origin}" if self.origin else ""
+            raise ScriptError(
+                f"data extension '{to_text(name)}' does not exist",
+                hint=f"known data extensions: {known}{where}",
+            )
         return spec
 
     def exists(self, name: str) -> bool:

@@ -185,6 +185,8 @@ class Simulator:
         copy of the seed, as if it had been seeded itself.
         """
         simulator = cls(database, limits=limits)
+        folder = workspace.root / seeding.DATA_EXTENSIONS
+        simulator.data_extensions.origin = f"the workspace's {seeding.DATA_EXTENSIONS}/ folder ({folder})"
         if database == ":memory:":
             if seeding.seed(simulator.db, workspace, lambda: simulator._seed(workspace)):
                 simulator.data_extensions.reload()  # the copy replaced the database the store had read
