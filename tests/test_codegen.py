@@ -57,8 +57,8 @@ SUBSCRIBER = {"FirstName": "Ana", "First Name": "Ana", "EmailAddress": "ana@exam
 
 def with_body(python_source: str) -> list[ast.stmt]:
     tree = ast.parse(python_source)
-    render = tree.body[-1]
-    assert isinstance(render, ast.FunctionDef) and render.name == "render"
+    [render] = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert render.name == "render"
     with_page = render.body[1]
     assert isinstance(with_page, ast.With)
     return with_page.body
@@ -143,7 +143,7 @@ def test_function_calls_use_canonical_names():
     called = {
         node.func.id for node in ast.walk(ast.parse(python_source)) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
-    assert called == {"CreateObject", "Concat", "Uppercase", "Empty"}
+    assert called == {"CreateObject", "Concat", "Uppercase", "Empty", "check_compiled_from", "run_if_main"}
     imported = next(
         node for node in ast.parse(python_source).body if isinstance(node, ast.ImportFrom) and node.module == "ampscript.functions"
     )
@@ -441,3 +441,35 @@ def test_concat_of_literals_and_counter_arithmetic_is_a_join():
     unknown_bounds = ampc.compile_source('%%[ for @i = 1 to @n do set @a = Concat(@i, 7, Add(@i, 1)) next ]%%')
     assert 'var["@a"] = str(var["@i"]) + "7" + to_text(add_ints(var["@i"], 1))' in unknown_bounds
     assert 'Concat("n=", var["@x"])' in ampc.compile_source('%%[ set @a = Concat("n", "=", @x) ]%%')
+
+
+def test_a_compiled_module_runs_as_a_script_and_warns_when_its_amp_changed(workspace, tmp_path, monkeypatch):
+    """Issue 12: ``python hi.py [--workspace DIR] [--subscriber FILE]`` renders; a changed .amp warns on import."""
+    import subprocess
+    import warnings
+
+    from ampscript.scripts import StaleModuleWarning
+
+    script = workspace / "hi.amp"
+    script.write_text("Hi %%FirstName%%!", encoding="utf-8")
+    assert cli.main(["compile", str(script)]) == 0
+    run = [sys.executable, str(workspace / "hi.py")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert subprocess.run(run, capture_output=True, text=True, cwd=elsewhere, check=True).stdout == "Hi Workspace Ana!"
+    (elsewhere / "bo.json").write_text('{"FirstName": "Bo"}', encoding="utf-8")
+    given = subprocess.run([*run, "--subscriber", "bo.json", "--workspace", "."], capture_output=True, text=True,
+                           cwd=elsewhere, check=True)
+    assert given.stdout == "Hi Bo!"
+    failing = subprocess.run([*run, "--subscriber", "missing.json"], capture_output=True, text=True, cwd=elsewhere)
+    assert failing.returncode == 1 and "missing.json: error" in failing.stderr
+
+    monkeypatch.syspath_prepend(str(workspace))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        importlib.import_module("hi")  # unchanged: no warning
+    monkeypatch.delitem(sys.modules, "hi")
+    script.write_text("Hello %%FirstName%%!", encoding="utf-8")
+    with pytest.warns(StaleModuleWarning, match=r"hi\.amp has changed since .*hi\.py was compiled from it"):
+        importlib.import_module("hi")
+    monkeypatch.delitem(sys.modules, "hi")

@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from ampscript.registry import FunctionSpec, lookup
+from ampscript.scripts import source_digest
 from ampscript.values.numbers import EXACT_INT
 from ampscript.variables import fold
 
@@ -80,7 +81,7 @@ def generate(template: n.Template, *, readable: bool = True) -> str:
     """
     from .emitters.readable import ReadableEmitter  # libcst: only for modules people read
 
-    code = _Generator(template, ReadableEmitter(template.filename)).module().code
+    code = _Generator(template, ReadableEmitter(template.filename), standalone=True).module().code
     return format_python(code) if readable else code
 
 
@@ -106,9 +107,12 @@ def format_python(code: str) -> str:
 
 
 class _Generator:
-    def __init__(self, template: n.Template, emit: Emitter) -> None:
+    def __init__(self, template: n.Template, emit: Emitter, *, standalone: bool = False) -> None:
         self.template = template
         self.emit = emit
+        # A module kept as a file (ampc compile): it warns when imported if its
+        # .amp has changed, and renders when run as a script (ampscript.scripts).
+        self.standalone = standalone
         self.functions_used: set[str] = set()
         self.helpers_used: set[str] = set()
         self.uses_decimal = False
@@ -144,7 +148,18 @@ class _Generator:
                 for name, (line, column) in sorted(self.call_sites.items())
             ])
             header.append(emit.assign([emit.name("FUNCTION_CALLS")], calls))
-        return emit.render_module(header, start, body, f"Render {self.template.filename} and return its output.")
+        trailer = []
+        if self.standalone:
+            digest = emit.string(source_digest(self.template.source))
+            header.append(emit.assign([emit.name("AMPSCRIPT_SHA256")], digest))
+            header.append(emit.expression_statement(emit.call(emit.name("check_compiled_from"), [
+                emit.name("AMPSCRIPT_FILE"), emit.name("AMPSCRIPT_SHA256"), emit.name("__file__"),
+            ])))
+            trailer.append(emit.expression_statement(emit.call(emit.name("run_if_main"), [
+                emit.name("__name__"), emit.name("render"), emit.name("AMPSCRIPT_FILE"), emit.name("__file__"),
+            ])))
+        docstring = f"Render {self.template.filename} and return its output."
+        return emit.render_module(header, start, body, docstring, trailer)
 
     def imports(self) -> list[Any]:
         lines = []
@@ -154,6 +169,8 @@ class _Generator:
         if self.functions_used:
             lines.append(self.emit.import_from("ampscript.functions", sorted(self.functions_used)))
         lines.append(self.emit.import_from("ampscript.runtime", sorted({"Page", *self.helpers_used})))
+        if self.standalone:
+            lines.append(self.emit.import_from("ampscript.scripts", ["check_compiled_from", "run_if_main"]))
         return lines
 
     # ---- statements ------------------------------------------------------------------

@@ -6,13 +6,16 @@ that structure as a checkable rule, for the tests and the fuzzer
 (`ampc.fuzz`):
 
 * a docstring, ``from`` imports of the runtime only (``decimal``,
-  ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``), the
-  ``AMPSCRIPT_FILE`` constant, an optional ``AMPSCRIPT_LINES = True`` (the
-  fast emitter's: its code objects' lines are AMPscript lines), an optional
-  ``FUNCTION_CALLS`` constant (a
-  dict of function names, as string literals, to (line, column) integer
-  pairs) and one
-  function, ``render(context, variables)``;
+  ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``,
+  ``ampscript.scripts``), the ``AMPSCRIPT_FILE`` constant, an optional
+  ``AMPSCRIPT_LINES = True`` (the fast emitter's: its code objects' lines
+  are AMPscript lines), an optional ``FUNCTION_CALLS`` constant (a dict of
+  function names, as string literals, to (line, column) integer pairs) and
+  one function, ``render(context, variables)``;
+* a module of ``ampc compile`` also has ``AMPSCRIPT_SHA256`` (the source's
+  digest) and ``check_compiled_from(AMPSCRIPT_FILE, AMPSCRIPT_SHA256,
+  __file__)`` before ``render``, and ``run_if_main(__name__, render,
+  AMPSCRIPT_FILE, __file__)`` after it (`ampscript.scripts`);
 * ``render(context, variables)`` has a docstring, one ``with
   Page.start(context, AMPSCRIPT_FILE, FUNCTION_CALLS, variables) as page:``
   block (``None`` for ``FUNCTION_CALLS`` when the module has none) and
@@ -29,7 +32,7 @@ from __future__ import annotations
 import ast
 import re
 
-ALLOWED_MODULES = frozenset({"decimal", "ampscript", "ampscript.functions", "ampscript.runtime"})
+ALLOWED_MODULES = frozenset({"decimal", "ampscript", "ampscript.functions", "ampscript.runtime", "ampscript.scripts"})
 LOCAL_NAMES = frozenset({
     "context", "variables", "page", "var", "AMPSCRIPT_FILE", "True", "False", "None", "Context", "str", "dict",
 })
@@ -53,7 +56,14 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
     """Raise `ShapeError` unless the generated module (source or tree) has the one shape (module docstring)."""
     tree = ast.parse(python) if isinstance(python, str) else python
     _require(len(tree.body) >= 4, "the module has too few statements")
-    docstring, *imports, function = tree.body
+    body = list(tree.body)
+    standalone = isinstance(body[-1], ast.Expr)  # a module of ampc compile: run_if_main(...) last
+    if standalone:
+        _require(ast.unparse(body.pop()) == "run_if_main(__name__, render, AMPSCRIPT_FILE, __file__)",
+                 "the last statement is not run_if_main")
+        _require(ast.unparse(body.pop(-2)) == "check_compiled_from(AMPSCRIPT_FILE, AMPSCRIPT_SHA256, __file__)",
+                 "no check_compiled_from before render")
+    docstring, *imports, function = body
     constants: list[ast.Assign] = []
     while imports and isinstance(imports[-1], ast.Assign):
         constants.insert(0, imports.pop())
@@ -61,7 +71,12 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
     assignment, *optional = constants
     lines = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_LINES") else None
     calls = optional.pop(0) if optional and _is_name(optional[0], "FUNCTION_CALLS") else None
+    digest = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_SHA256") else None
     _require(not optional, "unexpected constants")
+    _require((digest is not None) == standalone, "AMPSCRIPT_SHA256 and run_if_main come together")
+    if digest is not None:
+        _require(isinstance(digest.value, ast.Constant) and isinstance(digest.value.value, str)
+                 and bool(re.fullmatch("[0-9a-f]{64}", digest.value.value)), "AMPSCRIPT_SHA256 is not a digest")
     if lines is not None:
         _require(isinstance(lines.value, ast.Constant) and lines.value.value is True, "AMPSCRIPT_LINES is not True")
 

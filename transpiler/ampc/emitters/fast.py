@@ -117,7 +117,8 @@ class FastEmitter:
     def import_from(self, module: str, names: list[str]) -> ast.ImportFrom:
         return ast.ImportFrom(module, [ast.alias(name, **self._at) for name in names], 0, **self._at)
 
-    def render_module(self, header: list[ast.stmt], start: ast.expr, body: list[ast.stmt], docstring: str) -> ast.Module:
+    def render_module(self, header: list[ast.stmt], start: ast.expr, body: list[ast.stmt], docstring: str,
+                      trailer: list[ast.stmt] = ()) -> ast.Module:
         """``def render(context=None, variables=None): <docstring>; with <start> as page: <body>; return page.output``.
 
         The annotations of the readable module are left out: nothing reads them.
@@ -133,7 +134,7 @@ class FastEmitter:
         render = ast.FunctionDef(
             "render", parameters, [self.docstring(docstring), with_page, returned], [], None, **self._at
         )
-        return ast.Module([*header, render], [])
+        return ast.Module([*header, render, *trailer], [])
 
 
 def _stored(target: ast.expr) -> ast.expr:

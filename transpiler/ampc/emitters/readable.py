@@ -190,7 +190,8 @@ class ReadableEmitter:
         return cst.SimpleStatementLine([cst.ImportFrom(module=dotted, names=aliases)])
 
     def render_module(self, header: list[cst.BaseStatement], start: cst.BaseExpression,
-                      body: list[cst.BaseStatement], docstring: str) -> cst.Module:
+                      body: list[cst.BaseStatement], docstring: str,
+                      trailer: list[cst.BaseStatement] = ()) -> cst.Module:
         """``def render(context: Context | None = None, variables: dict | None = None) -> str:`` around ``with <start> as page:``."""
         with_page = cst.With(
             items=[cst.WithItem(item=start, asname=cst.AsName(name=cst.Name("page")))],
@@ -210,7 +211,7 @@ class ReadableEmitter:
                 cst.SimpleStatementLine([cst.Return(cst.Attribute(cst.Name("page"), cst.Name("output")))]),
             ]),
         )
-        return cst.Module(body=[*header, render])
+        return cst.Module(body=[*header, render, *trailer])
 
 
 def _parenthesized(expression: cst.BaseExpression, kinds: type | tuple[type, ...]) -> cst.BaseExpression:
