@@ -438,9 +438,29 @@ def test_cli_check_continues_after_a_missing_file(tmp_path, monkeypatch, capsys)
 def test_cli_folder_instead_of_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder.amp").mkdir()
+    # A folder is checked as its scripts (issue 12); one without any is an error.
     assert in_process(capsys, "check", "folder.amp") == (
-        1, "", "folder.amp: error: is a folder, not an AMPscript file\nchecked 1 file: 1 error, 0 warnings\n"
+        1, "", "folder.amp: error: a folder without .amp or .ampscript files\nchecked 0 files: 1 error, 0 warnings\n"
     )
+    assert in_process(capsys, "compile", "folder.amp") == (1, "", "folder.amp: error: a folder without .amp or .ampscript files\n")
+
+
+def test_cli_compiles_and_checks_folders_recursively(tmp_path, monkeypatch, capsys):
+    """Issue 12: several files and folders (.amp and .ampscript, recursively), with a summary line."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emails" / "deep").mkdir(parents=True)
+    (tmp_path / "emails" / "a.amp").write_text("%%=Concat('a', 1)=%%")
+    (tmp_path / "emails" / "deep" / "b.AMPscript").write_text("b")
+    (tmp_path / "emails" / "notes.txt").write_text("not a script")
+    (tmp_path / "broken.amp").write_text("%%=Concatt(1)=%%")
+    code, out, err = in_process(capsys, "compile", "emails", "broken.amp")
+    assert code == 1 and out == ""
+    assert err.endswith("compiled 2 of 3 files, 1 failed\n") and "broken.amp:1:4: error: unknown function" in err
+    assert (tmp_path / "emails" / "a.py").is_file() and (tmp_path / "emails" / "deep" / "b.py").is_file()
+    assert not (tmp_path / "emails" / "notes.py").exists()
+    assert in_process(capsys, "check", "emails") == (0, "", "checked 2 files: 0 errors, 0 warnings\n")
+    code, _, err = in_process(capsys, "compile", "emails", "-o", "x.py")
+    assert code == 2 and "-o/--output takes one AMPscript file" in err
 
 
 def test_cli_bad_subscriber_json(tmp_path, monkeypatch, capsys):

@@ -80,9 +80,13 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="show ampc's version and exit")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    compile_ = commands.add_parser("compile", help="compile an AMPscript file into a Python module")
-    compile_.add_argument("file", type=Path, metavar="FILE.amp")
-    compile_.add_argument("-o", "--output", metavar="OUT.py", help="where to write the module ('-' for stdout)")
+    compile_ = commands.add_parser(
+        "compile", help="compile AMPscript files (or every .amp/.ampscript in folders) into Python modules"
+    )
+    compile_.add_argument("files", type=Path, nargs="+", metavar="FILE.amp|DIR")
+    compile_.add_argument(
+        "-o", "--output", metavar="OUT.py", help="where to write the module of one file ('-' for stdout)"
+    )
     compile_.set_defaults(command=_compile)
 
     run = commands.add_parser("run", help="compile and render an AMPscript file, printing its output")
@@ -134,7 +138,7 @@ def _arguments() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="report every error, and warnings for what Marketing Cloud accepts silently"
     )
-    check.add_argument("files", type=Path, nargs="+", metavar="FILE.amp")
+    check.add_argument("files", type=Path, nargs="+", metavar="FILE.amp|DIR")
     check.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument(
@@ -194,17 +198,65 @@ def _compile_reporting(source: str, filename: str, *, run: bool, kind: str | Non
 
 
 def _compile(arguments: argparse.Namespace) -> int:
-    source = _read(arguments.file)
-    module = _compile_reporting(source, str(arguments.file), run=False)
-    if arguments.output == "-":
+    """Compile each file (folders: their .amp and .ampscript files, recursively) to a module beside it."""
+    files, empty = _script_files(arguments.files)
+    if arguments.output is not None and (len(files) != 1 or arguments.files[0].is_dir()):
+        print("ampc compile: error: -o/--output takes one AMPscript file, not several or a folder", file=sys.stderr)
+        return 2
+    for folder in empty:
+        print(f"{folder}: error: {_NO_SCRIPTS}", file=sys.stderr)
+    failed = len(empty)
+    for path in files:
+        try:
+            _compile_one(path, arguments.output)
+        except _Failure:
+            failed += 1
+        except AMPscriptError as error:
+            _report(error)
+            failed += 1
+    if len(files) > 1:  # one file: its own messages say it all
+        compiled = len(files) + len(empty) - failed
+        print(f"compiled {compiled} of {_count(len(files), 'file')}"
+              + (f", {failed} failed" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _compile_one(path: Path, output: str | None) -> None:
+    module = _compile_reporting(_read(path), str(path), run=False)
+    if output == "-":
         sys.stdout.write(module)
-        return 0
-    target = Path(arguments.output) if arguments.output else arguments.file.with_suffix(".py")
-    if target.resolve() == arguments.file.resolve():
+        return
+    target = Path(output) if output else path.with_suffix(".py")
+    if target.resolve() == path.resolve():
         print(f"{target}: error: refusing to overwrite the AMPscript source", file=sys.stderr)
-        return 1
+        raise _Failure("refusing to overwrite the AMPscript source")
     target.write_text(module, encoding="utf-8")
-    return 0
+
+
+_SCRIPT_SUFFIXES = (".amp", ".ampscript")
+
+
+_NO_SCRIPTS = "a folder without .amp or .ampscript files"
+
+
+def _script_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The files named, each folder replaced by its .amp and .ampscript files (recursively, sorted); and the
+    folders that have none (an error: nothing there would be compiled or checked)."""
+    files: list[Path] = []
+    empty: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SCRIPT_SUFFIXES and p.is_file())
+            files.extend(found)
+            if not found:
+                empty.append(path)
+        else:
+            files.append(path)
+    return files, empty
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _run(arguments: argparse.Namespace) -> int:
@@ -336,7 +388,12 @@ def _check(arguments: argparse.Namespace) -> int:
 
     found: list[Diagnostic] = []
     as_json = arguments.format == "json"
-    for path in arguments.files:
+    files, empty = _script_files(arguments.files)
+    for folder in empty:
+        found.append(Diagnostic("AMP000", _NO_SCRIPTS, str(folder), None, None))
+        if not as_json:
+            print(f"{folder}: error: {_NO_SCRIPTS}", file=sys.stderr)
+    for path in files:
         try:
             source = _read(path, quiet=as_json)
         except _Failure as failure:
@@ -355,10 +412,8 @@ def _check(arguments: argparse.Namespace) -> int:
     if as_json:
         print(json.dumps([item.as_json() for item in found], indent=2, ensure_ascii=False))
     else:
-        files = len(arguments.files)
         print(
-            f"checked {files} file{'s' if files != 1 else ''}: "
-            f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
+            f"checked {_count(len(files), 'file')}: {_count(errors, 'error')}, {_count(warnings, 'warning')}",
             file=sys.stderr,
         )
     return 1 if errors or (arguments.strict and warnings) else 0
