@@ -164,14 +164,15 @@ def script_folder(ampscript_file: str, module_file: str | None) -> Path | None:
         candidates.append(Path(module_file).parent / Path(ampscript_file).name)
     for candidate in candidates:
         try:
-            if candidate.suffix.lower() in _SCRIPT_SUFFIXES and candidate.is_file():
+            if candidate.suffix.lower() in SCRIPT_SUFFIXES and candidate.is_file():
                 return candidate.parent
         except (OSError, ValueError):
             continue
     return None
 
 
-_SCRIPT_SUFFIXES = (".amp", ".ampscript")
+# What an AMPscript file's name ends with (ampc compile and check look for these in folders).
+SCRIPT_SUFFIXES = (".amp", ".ampscript")
 
 
 _VARIABLE_NAME = re.compile(r"@[A-Za-z0-9_]+\Z")

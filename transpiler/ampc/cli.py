@@ -233,20 +233,19 @@ def _compile_one(path: Path, output: str | None) -> None:
     target.write_text(module, encoding="utf-8")
 
 
-_SCRIPT_SUFFIXES = (".amp", ".ampscript")
-
-
 _NO_SCRIPTS = "a folder without .amp or .ampscript files"
 
 
 def _script_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """The files named, each folder replaced by its .amp and .ampscript files (recursively, sorted); and the
     folders that have none (an error: nothing there would be compiled or checked)."""
+    from ampscript.rendering import SCRIPT_SUFFIXES
+
     files: list[Path] = []
     empty: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SCRIPT_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SCRIPT_SUFFIXES and p.is_file())
             files.extend(found)
             if not found:
                 empty.append(path)
