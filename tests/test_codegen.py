@@ -16,7 +16,7 @@ import pytest
 
 import ampc
 from ampc import cli
-from ampc.codegen import format_python
+from ampc.formatting import format_python
 from ampscript import Context, Ref, ScriptError
 from ampscript.functions import AddObjectArrayItem, CreateObject, InvokeRetrieve, SetObjectProperty
 

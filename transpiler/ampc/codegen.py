@@ -80,30 +80,15 @@ def generate(template: n.Template, *, readable: bool = True) -> str:
     found nothing wrong: the generator only emits.
     """
     from .emitters.readable import ReadableEmitter  # libcst: only for modules people read
+    from .formatting import format_module
 
-    code = _Generator(template, ReadableEmitter(template.filename), standalone=True).module().code
-    return format_python(code) if readable else code
+    module = _Generator(template, ReadableEmitter(template.filename), standalone=True).module()
+    return format_module(module) if readable else module.code
 
 
 def generate_tree(template: n.Template) -> ast.Module:
     """The module as a Python syntax tree positioned at AMPscript lines, ready for ``compile()``."""
     return _Generator(template, FastEmitter()).module()
-
-
-def format_python(code: str) -> str:
-    """The module formatted by black, in one pass.
-
-    ``black.format_str`` formats twice when the first pass changed anything
-    (for trailing commas that a second pass would treat differently); the
-    generated code never has those, so one pass gives the same result (the
-    tests check that black leaves the output unchanged) at two thirds of
-    the cost.  black is imported here: only ``ampc compile`` formats.
-    """
-    import black
-
-    mode = black.Mode(target_versions={black.TargetVersion.PY311})
-    format_once = getattr(black, "_format_str_once", None)  # black's own first pass
-    return format_once(code, mode=mode) if format_once is not None else black.format_str(code, mode=mode)
 
 
 class _Generator:

@@ -15,9 +15,10 @@ from ampscript.contexts import check_kind
 from ampscript.errors import AMPscriptError
 from ampscript.values import clean_text
 
-from .calls import check_calls
 from . import nodes as n
+from .calls import check_calls
 from .codegen import generate, generate_tree
+from .collecting import collecting_less
 from .declarations import check_declarations
 from .diagnostics import Diagnostics
 from .errors import CompileError, SourceFile
@@ -49,8 +50,9 @@ def compile_source(
     (see `ampc.diagnostics`).  `kind` ("email", "page", "sms") makes calls
     Marketing Cloud rejects in that kind of content errors.
     """
-    template = checked_template(source, filename, diagnostics, kind)
-    return _guarded(lambda: generate(template, readable=readable), filename, source)
+    with collecting_less():
+        template = checked_template(source, filename, diagnostics, kind)
+        return _guarded(lambda: generate(template, readable=readable), filename, source)
 
 
 def compile_module(
@@ -69,8 +71,9 @@ def compile_module(
     numbers are AMPscript lines, and linecache holds the AMPscript source,
     so tracebacks and debuggers show the AMPscript itself.
     """
-    template = checked_template(source, filename, diagnostics, kind)
-    return load_tree(_guarded(lambda: generate_tree(template), filename, source), filename, source)
+    with collecting_less():
+        template = checked_template(source, filename, diagnostics, kind)
+        return load_tree(_guarded(lambda: generate_tree(template), filename, source), filename, source)
 
 
 def load_tree(tree: ast.Module, filename: str, source: str) -> types.ModuleType:
