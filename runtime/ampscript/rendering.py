@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import linecache
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -145,6 +146,8 @@ class Page:
         try:
             if isinstance(error, AMPscriptError):
                 _locate(error, self)
+            if isinstance(error, Exception):
+                hide_runtime_frames(error)
             if self._outermost:
                 self.context.end_render(kind, error, traceback)
         finally:
@@ -245,6 +248,45 @@ def _locate(error: AMPscriptError, page: Page) -> None:
         location = _source_location(*found)
         if location is not None:
             error.locate(*location)
+
+
+_RUNTIME_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HIDDEN_NOTE = "(frames inside ampc and its runtime are hidden: set AMPC_DEBUG=1 to see them)"
+
+
+def hide_runtime_frames(error: BaseException) -> None:
+    """Drop the frames of ampc and its runtime from `error`'s traceback, unless AMPC_DEBUG is set.
+
+    What is left are the frames of the scripts involved (the main script,
+    the content blocks and fragments it included, each at its own line) and
+    of the caller's code, as Jinja2 shows templates.  An error that is not
+    an AMPscript one (a bug) gets a note saying how to see the hidden frames.
+    """
+    if os.environ.get("AMPC_DEBUG"):
+        return
+    entries = []
+    hidden = False
+    traceback = error.__traceback__
+    while traceback is not None:
+        if _is_internal(traceback.tb_frame.f_code.co_filename) and entries:
+            hidden = True
+        else:
+            entries.append(traceback)
+        traceback = traceback.tb_next
+    if not hidden:
+        return
+    for entry, following in zip(entries, entries[1:] + [None]):
+        entry.tb_next = following
+    if not isinstance(error, AMPscriptError) and _HIDDEN_NOTE not in getattr(error, "__notes__", ()):
+        error.add_note(_HIDDEN_NOTE)
+
+
+def _is_internal(filename: str) -> bool:
+    if filename.startswith((_RUNTIME_FOLDER, "<ampscript wrapper")):
+        return True
+    compiler = sys.modules.get("ampc")
+    compiler_file = getattr(compiler, "__file__", None)
+    return compiler_file is not None and filename.startswith(os.path.dirname(compiler_file) + os.sep)
 
 
 def calling_location() -> tuple[str, int, int] | None:

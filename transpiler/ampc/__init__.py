@@ -6,7 +6,9 @@
 
 `compile_source` gives the generated module's source (what ``ampc compile``
 writes); `compile_module` compiles straight to a loaded module, ready to
-``render(context)``; `render` compiles and renders in one call.  The generated code runs on the `ampscript` runtime.
+``render(context)``; `render` compiles and renders in one call; `install`
+(or ``import ampc.importer``) lets ``import welcome`` load ``welcome.amp``
+(`ampc.importer`).  The generated code runs on the `ampscript` runtime.
 
 The names below are imported on first use (PEP 562's module
 ``__getattr__``): the command line (``ampc --help``, ``ampc functions``)
@@ -23,17 +25,19 @@ from ampscript.lazy import lazy_exports
 if TYPE_CHECKING:
     from .compiler import compile_module, compile_source, load_module, render
     from .errors import CompileError
+    from .importer import install
 
 # name -> the submodule that defines it
 _EXPORTS = {
     "CompileError": "errors",
     "compile_module": "compiler",
     "compile_source": "compiler",
+    "install": "importer",
     "load_module": "compiler",
     "render": "compiler",
 }
 
-__all__ = ["CompileError", "compile_module", "compile_source", "load_module", "render"]
+__all__ = ["CompileError", "compile_module", "compile_source", "install", "load_module", "render"]
 
 _lazy_getattr, __dir__ = lazy_exports(globals(), _EXPORTS)
 

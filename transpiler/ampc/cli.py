@@ -5,6 +5,7 @@
                       [--backend simulator|soap] [--config FILE.json]
                       [--method GET|POST] [--param NAME=VALUE]... [--header 'NAME: VALUE']...
                       [--cookie NAME=VALUE]... [--url URL]      render as a page, for a request
+    ampc debug FILE.amp [-b LINE]... [the options of run]   render under pdb, stepping through .amp lines
     ampc serve WORKSPACE [--port N] [--host 127.0.0.1] [--state FILE.db]   a local CloudPages server
     ampc check FILE.amp... [--format text|json] [--strict] [--context email|page|sms] [--workspace DIR]
                                          report every error and warning; exit 1 on errors
@@ -90,40 +91,18 @@ def _arguments() -> argparse.ArgumentParser:
     compile_.set_defaults(command=_compile)
 
     run = commands.add_parser("run", help="compile and render an AMPscript file, printing its output")
-    run.add_argument("file", type=Path, metavar="FILE.amp")
-    run.add_argument("--workspace", type=Path, metavar="DIR", help="the workspace folder (default: the file's folder)")
-    run.add_argument("--subscriber", type=Path, metavar="FILE.json", help="subscriber attributes as a JSON object")
-    run.add_argument(
-        "--state", type=Path, metavar="FILE.db", help="keep the simulator's state in this SQLite file across runs"
-    )
-    run.add_argument(
-        "--backend",
-        choices=("simulator", "soap"),
-        default="simulator",
-        help="where API calls go: the embedded simulator (default) or a real tenant over SOAP",
-    )
-    run.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE.json",
-        help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
-    )
-    page = run.add_argument_group("page request (render as a CloudPage)")
-    page.add_argument("--method", type=str.upper, choices=("GET", "POST"), help="the request method (default GET)")
-    page.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE",
-        help="a request parameter (query string for GET, form field for POST); repeatable",
-    )
-    page.add_argument(
-        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="a request header; repeatable"
-    )
-    page.add_argument("--cookie", action="append", default=[], metavar="NAME=VALUE", help="a cookie; repeatable")
-    page.add_argument("--url", metavar="URL", help="the page's URL, e.g. a CloudPagesURL() link with its qs")
-    run.add_argument(
-        "--context", choices=KINDS,
-        help="reject what Marketing Cloud rejects in this kind of content (default: accept everything)",
-    )
+    _render_options(run)
     run.set_defaults(command=_run)
+
+    debug = commands.add_parser(
+        "debug", help="render an AMPscript file under pdb, stopping at its first line (breakpoints on .amp lines)"
+    )
+    _render_options(debug)
+    debug.add_argument(
+        "-b", "--break", dest="breaks", action="append", type=int, default=[], metavar="LINE",
+        help="stop at this line of the script (repeatable); without any, stop at its first line",
+    )
+    debug.set_defaults(command=_debug)
 
     serve = commands.add_parser("serve", help="serve a workspace's .amp pages as local CloudPages")
     serve.add_argument("workspace", type=Path, metavar="WORKSPACE")
@@ -155,6 +134,43 @@ def _arguments() -> argparse.ArgumentParser:
     functions.add_argument("--json", action="store_true", help="machine-readable output")
     functions.set_defaults(command=_functions)
     return parser
+
+
+def _render_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `ampc run`, which `ampc debug` shares: what to render, with what data and request."""
+    parser.add_argument("file", type=Path, metavar="FILE.amp")
+    parser.add_argument("--workspace", type=Path, metavar="DIR", help="the workspace folder (default: the file's folder)")
+    parser.add_argument("--subscriber", type=Path, metavar="FILE.json", help="subscriber attributes as a JSON object")
+    parser.add_argument(
+        "--state", type=Path, metavar="FILE.db", help="keep the simulator's state in this SQLite file across runs"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("simulator", "soap"),
+        default="simulator",
+        help="where API calls go: the embedded simulator (default) or a real tenant over SOAP",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.json",
+        help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
+    )
+    page = parser.add_argument_group("page request (render as a CloudPage)")
+    page.add_argument("--method", type=str.upper, choices=("GET", "POST"), help="the request method (default GET)")
+    page.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="a request parameter (query string for GET, form field for POST); repeatable",
+    )
+    page.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="a request header; repeatable"
+    )
+    page.add_argument("--cookie", action="append", default=[], metavar="NAME=VALUE", help="a cookie; repeatable")
+    page.add_argument("--url", metavar="URL", help="the page's URL, e.g. a CloudPagesURL() link with its qs")
+    parser.add_argument(
+        "--context", choices=KINDS,
+        help="reject what Marketing Cloud rejects in this kind of content (default: accept everything)",
+    )
 
 
 def _read(path: Path, *, quiet: bool = False) -> str:
@@ -259,6 +275,17 @@ def _count(number: int, noun: str) -> str:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    return _render_file(arguments, lambda module, context: module.render(context))
+
+
+def _debug(arguments: argparse.Namespace) -> int:
+    from .debugging import debug_render
+
+    return _render_file(arguments, lambda module, context: debug_render(module, context, arguments.breaks))
+
+
+def _render_file(arguments: argparse.Namespace, render: Any) -> int:
+    """Compile the file and render it with `render(module, context)` (`ampc run` and `ampc debug`)."""
     from http import HTTPStatus
 
     from ampscript import Context, Workspace
@@ -285,10 +312,12 @@ def _run(arguments: argparse.Namespace) -> int:
             request=request,
             kind=arguments.context,
         )
-        output = module.render(context)
+        output = render(module, context)
     except AMPscriptError as error:
         attach_source(error, SourceFile(filename, source))
         raise
+    if output is None:  # the debugger was quit before the render ended
+        return 1
     if request is not None and request.response.is_redirect:
         answer = request.response
         print(f"HTTP {answer.status} {HTTPStatus(answer.status).phrase}\nLocation: {answer.location}", file=sys.stderr)
@@ -459,10 +488,6 @@ def _functions(arguments: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 class _Version(argparse.Action):
     """``--version``, looked up only when asked for (argparse's own would read the metadata at every start)."""
 
@@ -471,3 +496,7 @@ class _Version(argparse.Action):
 
         print(f"ampc {__version__}")
         parser.exit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

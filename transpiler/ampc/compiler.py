@@ -76,6 +76,18 @@ def compile_module(
         return load_tree(_guarded(lambda: generate_tree(template), filename, source), filename, source)
 
 
+def compile_code(source: str, filename: str, *, kind: str | None = None) -> types.CodeType:
+    """The module's code object, not executed: what the import hook (`ampc.importer`) caches like a ``.pyc``.
+
+    Its file is `filename` when that names a file (as `compile_module`'s).
+    """
+    with collecting_less():
+        template = checked_template(source, filename, None, kind)
+        tree = _guarded(lambda: generate_tree(template), filename, source)
+        code_file = _code_file(filename, clean_text(source))
+        return _guarded(lambda: compile(tree, code_file, "exec"), filename, source)
+
+
 def load_tree(tree: ast.Module, filename: str, source: str) -> types.ModuleType:
     """Compile and execute a module of the fast emitter (`ampc.codegen.generate_tree`) of `source`."""
     code_file = _code_file(filename, clean_text(source))
