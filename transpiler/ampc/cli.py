@@ -30,6 +30,8 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,14 +224,16 @@ def _compile(arguments: argparse.Namespace) -> int:
     for folder in empty:
         print(f"{folder}: error: {_NO_SCRIPTS}", file=sys.stderr)
     failed = len(empty)
-    for path in files:
-        try:
-            _compile_one(path, arguments.output)
-        except _Failure:
-            failed += 1
-        except AMPscriptError as error:
-            _report(error)
-            failed += 1
+    with _progress(files, "compiling") as advance:
+        for path in files:
+            try:
+                _compile_one(path, arguments.output)
+            except _Failure:
+                failed += 1
+            except AMPscriptError as error:
+                _report(error)
+                failed += 1
+            advance(path)
     if len(files) > 1:  # one file: its own messages say it all
         compiled = len(files) + len(empty) - failed
         print(f"compiled {compiled} of {_count(len(files), 'file')}"
@@ -268,6 +272,31 @@ def _script_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         else:
             files.append(path)
     return files, empty
+
+
+# Runs over at least this many files show a progress bar (on a terminal only).
+PROGRESS_FROM = 10
+
+
+@contextmanager
+def _progress(files: list[Path], verb: str) -> Iterator[Callable[[Path], None]]:
+    """An `advance(path)` to call once per file: a rich progress bar on stderr for long runs on a terminal.
+
+    Messages printed to stderr meanwhile appear above the bar (rich
+    redirects them); the bar goes away when the run ends, leaving the
+    messages and the summary line.  rich is imported only then.
+    """
+    if len(files) < PROGRESS_FROM or not sys.stderr.isatty():
+        yield lambda path: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(verb), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+    # soft_wrap: messages printed meanwhile keep their lines (rich would wrap them at its width).
+    with Progress(*columns, console=Console(file=sys.stderr, soft_wrap=True), transient=True) as progress:
+        task = progress.add_task("", total=len(files))
+        yield lambda path: progress.update(task, advance=1, description=str(path))
 
 
 def _count(number: int, noun: str) -> str:
@@ -421,20 +450,23 @@ def _check(arguments: argparse.Namespace) -> int:
         found.append(Diagnostic("AMP000", _NO_SCRIPTS, str(folder), None, None))
         if not as_json:
             print(f"{folder}: error: {_NO_SCRIPTS}", file=sys.stderr)
-    for path in files:
-        try:
-            source = _read(path, quiet=as_json)
-        except _Failure as failure:
-            found.append(Diagnostic("AMP000", failure.message, str(path), None, None))
-            continue
-        diagnostics = check_source(
-            source, str(path), subscriber_names=_subscriber_names(arguments.workspace or path.parent),
-            kind=arguments.context,
-        )
-        found.extend(diagnostics)
-        if not as_json:
-            for item in diagnostics:
-                print(item.format(), file=sys.stderr)
+    with _progress(files, "checking") as advance:
+        for path in files:
+            try:
+                source = _read(path, quiet=as_json)
+            except _Failure as failure:
+                found.append(Diagnostic("AMP000", failure.message, str(path), None, None))
+                advance(path)
+                continue
+            diagnostics = check_source(
+                source, str(path), subscriber_names=_subscriber_names(arguments.workspace or path.parent),
+                kind=arguments.context,
+            )
+            found.extend(diagnostics)
+            if not as_json:
+                for item in diagnostics:
+                    print(item.format(), file=sys.stderr)
+            advance(path)
     errors = sum(item.severity == "error" for item in found)
     warnings = len(found) - errors
     if as_json:
