@@ -6,11 +6,18 @@ is put back as it was.
 
 from __future__ import annotations
 
+import ast
 import gc
+import py_compile
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ampc import formatting
 from ampc.codegen import _Generator
@@ -155,3 +162,63 @@ def test_a_collector_switched_off_or_tuned_higher_is_left_alone():
         assert gc.get_threshold() == (COMPILE_THRESHOLD * 2, 5, 5)
     finally:
         gc.set_threshold(*saved)
+
+
+# ---- the source map ---------------------------------------------------------------------------
+
+
+def test_the_source_map_gives_each_statement_its_comment_position():
+    text = compile_source(SCRIPTS["sample welcome"], "welcome.amp")
+    tree = ast.parse(text)
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    lines = text.splitlines()
+    expected = [
+        (number + 1, int(match.group(1)), int(match.group(2)))
+        for number, line in enumerate(lines, start=1)
+        if (match := re.match(r"^\s*# welcome\.amp:(\d+):(\d+)$", line))
+    ]
+    assert values["AMPSCRIPT_POSITIONS"] == tuple(expected) and expected
+    assert values["AMPSCRIPT_SOURCE"] == SCRIPTS["sample welcome"]
+    assert formatting.format_python(text) == text
+
+
+@pytest.mark.parametrize("source", ["", "x", "<p>" + "a" * 60 + "</p>", 'say "hi" ' * 3, "tab\there\u2028é日本"])
+def test_short_and_odd_sources_keep_the_module_black_stable(source):
+    text = compile_source(source, "odd.amp")
+    assert formatting.format_python(text) == text
+    assert ast.literal_eval(text.split("AMPSCRIPT_SOURCE = ")[1].split("\n\nrun_if_main")[0]) == source
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_black_string_is_the_literal_black_writes(text):
+    literal = formatting.black_string(text)
+    assert ast.literal_eval(literal) == text
+    line = f"X = {literal}\n"
+    assert formatting.format_python(line) == line
+
+
+def test_a_pyc_alone_locates_errors_and_shows_the_line(tmp_path):
+    script = tmp_path / "broken.amp"
+    script.write_text('%%[\nset @b = Lookup("Missing", "Name", "Id", 1)\n]%%', encoding="utf-8")
+    python = tmp_path / "broken.py"
+    python.write_text(compile_source(script.read_text(), "broken.amp"), encoding="utf-8")
+    deployed = tmp_path / "deployed"
+    deployed.mkdir()
+    py_compile.compile(str(python), cfile=str(deployed / "broken.pyc"), doraise=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import broken\ntry:\n    broken.render()\nexcept Exception as e:\n    print(e)"],
+        cwd=deployed, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert "broken.amp:2:1: error: data extension 'Missing' does not exist" in result.stdout
+    assert ' 2 | set @b = Lookup("Missing", "Name", "Id", 1)' in result.stdout
+
+
+def test_the_shape_check_refuses_a_source_map_that_is_not_data():
+    from ampc.shape import ShapeError, check_module_shape
+
+    text = compile_source("<p>x</p>", "email.amp")
+    check_module_shape(text, "email.amp")
+    with pytest.raises(ShapeError):
+        check_module_shape(text.replace("AMPSCRIPT_POSITIONS = (", "AMPSCRIPT_POSITIONS = (print(),"), "email.amp")

@@ -17,6 +17,7 @@ recursion and say where content was included from.
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import linecache
 import os
@@ -36,6 +37,7 @@ from .variables import Variables
 _active: contextvars.ContextVar[Page | None] = contextvars.ContextVar("ampscript_page", default=None)
 
 _MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)\s*$")
+_AFTER_ANY = float("inf")  # sorts after any line and column, for bisect
 
 
 class Page:
@@ -247,7 +249,24 @@ def _locate(error: AMPscriptError, page: Page) -> None:
     if found is not None:
         location = _source_location(*found)
         if location is not None:
-            error.locate(*location)
+            error.locate(*location, _script_line(found[0], location[1]))
+
+
+def _script_line(frame: Any, line: int) -> str | None:
+    """Line `line` of the AMPscript a generated module's frame runs, for the error's excerpt.
+
+    From the module's own copy (``AMPSCRIPT_SOURCE``, what ``ampc compile``
+    writes) or, for the fast emitter's code, from linecache, which holds the
+    source under the code objects' file.
+    """
+    source = frame.f_globals.get("AMPSCRIPT_SOURCE")
+    if isinstance(source, str):
+        lines = source.split("\n")  # AMPscript lines end at \n only (not at \u2028, \x0c...)
+        return lines[line - 1].removesuffix("\r") if 0 < line <= len(lines) else None
+    if frame.f_globals.get("AMPSCRIPT_LINES"):
+        text = linecache.getline(frame.f_code.co_filename, line)
+        return text.removesuffix("\n").removesuffix("\r") if text else None
+    return None
 
 
 _RUNTIME_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -307,9 +326,11 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
 
     A module of the fast emitter (``AMPSCRIPT_LINES``) has AMPscript
     positions in its code objects: the instruction's line, and its column
-    offset plus one.  A module compiled from readable source has a
-    ``# file.amp:LINE:COL`` comment above each statement: the nearest one
-    above the line.
+    offset plus one.  A module ``ampc compile`` wrote has a source map
+    (``AMPSCRIPT_POSITIONS``: the first Python line of each statement, with
+    its AMPscript line and column); one without (compiled unformatted, or
+    by an older ampc) has a ``# file.amp:LINE:COL`` comment above each
+    statement: the nearest one above the line.
     """
     ampscript_file = frame.f_globals["AMPSCRIPT_FILE"]
     if frame.f_globals.get("AMPSCRIPT_LINES"):
@@ -319,7 +340,14 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
             line, _, column, _ = positions[index]
             return ampscript_file, line, column + 1
         return ampscript_file, python_line, 1
-    python_file = frame.f_code.co_filename
+    positions = frame.f_globals.get("AMPSCRIPT_POSITIONS")
+    if positions:  # the source map ampc compile writes: the last statement starting at or above the line
+        index = bisect.bisect_right(positions, (python_line, _AFTER_ANY, _AFTER_ANY)) - 1
+        if index >= 0:
+            _, line, column = positions[index]
+            return ampscript_file, line, column
+        return None
+    python_file = frame.f_code.co_filename  # a module without a source map: the comment above the line
     for number in range(python_line, 0, -1):
         match = _MARKER.match(linecache.getline(python_file, number))
         if match:

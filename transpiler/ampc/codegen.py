@@ -83,7 +83,7 @@ def generate(template: n.Template, *, readable: bool = True) -> str:
     from .formatting import format_module
 
     module = _Generator(template, ReadableEmitter(template.filename), standalone=True).module()
-    return format_module(module) if readable else module.code
+    return format_module(module, template.source) if readable else module.code
 
 
 def generate_tree(template: n.Template) -> ast.Module:

@@ -135,7 +135,10 @@ def _code_file(filename: str, source: str) -> str:
     """
     digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     name = filename if _is_file(filename) else f"<ampc:{filename.replace(chr(0), '?')}:{digest}>"
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    # Lines as AMPscript counts them, at \n only (splitlines() would also break at \u2028, \x0c...).
+    lines = [line + "\n" for line in source.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    linecache.cache[name] = (len(source), None, [line for line in lines if line], name)
     return name
 
 

@@ -17,30 +17,76 @@ corpus, that the result equals black's formatting of the whole module.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
+
+from .emitters.readable import python_literal
 
 LINE_LENGTH = 88  # black's default, which ``ampc compile`` uses
 _INDENT = "    "
 
 
-def format_module(module: cst.Module) -> str:
-    """The source of `module`, formatted as ``black`` would format it (see the module docstring)."""
+def format_module(module: cst.Module, ampscript_source: str | None = None) -> str:
+    """The source of `module`, formatted as ``black`` would format it (see the module docstring).
+
+    With `ampscript_source`, the source map goes between ``render`` and the
+    trailer (`source_map`).
+    """
     functions = [index for index, statement in enumerate(module.body) if isinstance(statement, cst.FunctionDef)]
     if len(functions) != 1:
         return format_python(module.code)
     [at] = functions
     header, function, trailer = module.body[:at], module.body[at], module.body[at + 1:]
-    header_lines = _laid_out_block(header)
-    trailer_lines = _laid_out_block(trailer)
-    if header_lines is None or trailer_lines is None:
-        return format_python(module.code)
-    parts = []
-    if header_lines:
-        parts.append("\n".join(header_lines) + "\n\n\n")
-    parts.append(format_python(cst.Module(body=[function]).code))
-    if trailer_lines:
-        parts.append("\n\n" + "\n".join(trailer_lines) + "\n")
-    return "".join(parts)
+    text = _formatted_block(header) + "\n\n\n" + format_python(cst.Module(body=[function]).code)
+    if ampscript_source is not None:
+        text += "\n\n" + source_map(text, ampscript_source)  # two blank lines after a function, as black puts them
+    if trailer:
+        text += ("\n" if ampscript_source is not None else "\n\n") + _formatted_block(trailer) + "\n"
+    return text
+
+
+def _formatted_block(statements: list[cst.BaseStatement]) -> str:
+    """Top-level statements as black writes them (laid out here when `_laid_out` knows them all), without the final newline."""
+    lines = _laid_out_block(statements)
+    if lines is not None:
+        return "\n".join(lines)
+    return format_python(cst.Module(body=statements).code).rstrip("\n")
+
+
+# A statement's position comment in the readable module (`ampc.emitters.readable`).
+_MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)$")
+
+
+def source_map(module_text: str, ampscript_source: str) -> str:
+    """``AMPSCRIPT_POSITIONS`` and ``AMPSCRIPT_SOURCE``, as black writes them, for the formatted `module_text`.
+
+    The positions say, for the first Python line of each statement of
+    ``render``, the AMPscript line and column it comes from (what the
+    ``# file.amp:LINE:COL`` comment above it says); with the AMPscript text
+    itself, the runtime locates errors and shows their line from data,
+    even where the module's source is not at hand (a ``.pyc`` deployed
+    alone).  They come after ``render``, so they move none of its lines.
+    """
+    entries = []
+    for number, line in enumerate(module_text.splitlines(), start=1):
+        match = _MARKER.match(line)
+        if match:
+            entries.append(f"({number + 1}, {int(match.group(1))}, {int(match.group(2))})")
+    if not entries:
+        positions = "AMPSCRIPT_POSITIONS = ()"
+    elif len(entries) == 1 and _width(f"AMPSCRIPT_POSITIONS = ({entries[0]},)") <= LINE_LENGTH:
+        positions = f"AMPSCRIPT_POSITIONS = ({entries[0]},)"
+    else:
+        positions = "\n".join(["AMPSCRIPT_POSITIONS = (", *(f"{_INDENT}{entry}," for entry in entries), ")"])
+    literal = black_string(ampscript_source)
+    if _width(f"AMPSCRIPT_SOURCE = {literal}") > LINE_LENGTH and _width(_INDENT + literal) <= LINE_LENGTH:
+        source = f"AMPSCRIPT_SOURCE = (\n{_INDENT}{literal}\n)\n"  # black's parentheses: then it fits
+    else:
+        source = f"AMPSCRIPT_SOURCE = {literal}\n"
+    # No comment explains them: the module's only comments are the statements' positions (the
+    # hostile-input tests hold it to that); ampc.shape and the README say what they are.
+    return positions + "\n" + source
 
 
 def format_python(code: str) -> str:
@@ -101,7 +147,7 @@ def _laid_out(statement: cst.BaseStatement) -> tuple[str, list[str]] | None:
         if function is None or None in names or len(names) != len(call.args):
             return None
         line = f"{function}({', '.join(names)})"
-        return ("call", [line]) if len(line) <= LINE_LENGTH else None
+        return ("call", [line]) if _width(line) <= LINE_LENGTH else None
     return None
 
 
@@ -139,15 +185,26 @@ def _bracketed(head: str, value: str | tuple[list[str], str, str], tail: str) ->
     """``head value tail`` on one line if it fits, else black's exploded form: one item per line, trailing comma."""
     if isinstance(value, str):
         line = head + value + tail
-        return [line] if len(line) <= LINE_LENGTH else None
+        return [line] if _width(line) <= LINE_LENGTH else None
     items, opening, closing = value
     joined = ", ".join(items)
     # An import has no parentheses when it fits; a dict keeps its braces.
     one_line = head + (joined if opening == "(" else opening + joined + closing) + tail
-    if len(one_line) <= LINE_LENGTH:
+    if _width(one_line) <= LINE_LENGTH:
         return [one_line]
     exploded = [f"{head}{opening}", *(f"{_INDENT}{item}," for item in items), f"{closing}{tail}"]
-    return exploded if all(len(line) <= LINE_LENGTH for line in exploded) else None
+    return exploded if all(_width(line) <= LINE_LENGTH for line in exploded) else None
+
+
+def _width(line: str) -> int:
+    """A line's width as black measures it (East Asian wide characters count two), for its line length."""
+    if line.isascii():
+        return len(line)
+    try:
+        from black.strings import str_width  # black's own measure (black >= 23.4)
+    except ImportError:
+        return len(line)
+    return str_width(line)
 
 
 def _name(expression: cst.BaseExpression) -> str | None:
@@ -164,13 +221,30 @@ def _dotted(expression: cst.BaseExpression | None) -> str | None:
 
 
 def _string(expression: cst.BaseExpression) -> str | None:
-    """The double-quoted literal black writes for a string of plain characters (none it would escape)."""
+    """The literal black writes for a string literal node."""
     if not isinstance(expression, cst.SimpleString) or expression.lpar:
         return None
     text = expression.evaluated_value
-    if not isinstance(text, str) or not text.isprintable() or any(c in text for c in "\"'\\"):
-        return None
-    return f'"{text}"'
+    return black_string(text) if isinstance(text, str) else None
+
+
+def black_string(text: str) -> str:
+    """A one-line literal of `text` in the quotes black chooses: double, unless single ones need fewer escapes.
+
+    black keeps a literal's double quotes unless switching to single
+    quotes would escape fewer characters, that is unless the text has
+    more ``"`` than ``'``.  Everything but the quotes is escaped as
+    ``repr`` escapes it (backslashes, control and unprintable characters),
+    so the literal always evaluates to `text` (tests/test_formatting.py
+    checks both, on any text).
+    """
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    # Split on the quotes: repr() of a piece without quotes escapes only the rest.
+    pieces = re.split("([\"'])", text)
+    body = "".join(
+        ("\\" + piece if piece == quote else piece) if piece in ('"', "'") else repr(piece)[1:-1] for piece in pieces
+    )
+    return f"{quote}{body}{quote}"
 
 
 def _integers(expression: cst.BaseExpression) -> str | None:
@@ -191,4 +265,4 @@ def _is_plain_docstring(literal: str) -> bool:
         return False
     text = literal[3:-3]
     return (text.isprintable() and text == text.strip() and '"' not in text and "\\" not in text
-            and len(literal) <= LINE_LENGTH)
+            and _width(literal) <= LINE_LENGTH)

@@ -15,7 +15,10 @@ that structure as a checkable rule, for the tests and the fuzzer
 * a module of ``ampc compile`` also has ``AMPSCRIPT_SHA256`` (the source's
   digest) and ``check_compiled_from(AMPSCRIPT_FILE, AMPSCRIPT_SHA256,
   __file__)`` before ``render``, and ``run_if_main(__name__, render,
-  AMPSCRIPT_FILE, __file__)`` after it (`ampscript.scripts`);
+  AMPSCRIPT_FILE, __file__)`` after it (`ampscript.scripts`), after the
+  source map when it has one: ``AMPSCRIPT_POSITIONS`` (a tuple of
+  (Python line, AMPscript line, column) integer triples) and
+  ``AMPSCRIPT_SOURCE`` (the AMPscript, a string literal);
 * ``render(context, variables)`` has a docstring, one ``with
   Page.start(context, AMPSCRIPT_FILE, FUNCTION_CALLS, variables) as page:``
   block (``None`` for ``FUNCTION_CALLS`` when the module has none) and
@@ -61,6 +64,8 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
     if standalone:
         _require(ast.unparse(body.pop()) == "run_if_main(__name__, render, AMPSCRIPT_FILE, __file__)",
                  "the last statement is not run_if_main")
+        if isinstance(body[-1], ast.Assign) and _is_name(body[-1], "AMPSCRIPT_SOURCE"):
+            _check_source_map(body.pop(-2), body.pop())
         _require(ast.unparse(body.pop(-2)) == "check_compiled_from(AMPSCRIPT_FILE, AMPSCRIPT_SHA256, __file__)",
                  "no check_compiled_from before render")
     docstring, *imports, function = body
@@ -149,6 +154,21 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
                         and target.value.id == "var")
                 )
                 _require(ok, f"assigns to {ast.unparse(target)!r}")
+
+
+def _check_source_map(positions: ast.stmt, source: ast.Assign) -> None:
+    """``AMPSCRIPT_POSITIONS = ((python_line, line, column), ...)`` and ``AMPSCRIPT_SOURCE = "..."``: data only."""
+    _require(isinstance(positions, ast.Assign) and _is_name(positions, "AMPSCRIPT_POSITIONS"),
+             "AMPSCRIPT_SOURCE without AMPSCRIPT_POSITIONS before it")
+    _require(isinstance(positions.value, ast.Tuple), "AMPSCRIPT_POSITIONS is not a tuple")
+    for entry in positions.value.elts:
+        _require(
+            isinstance(entry, ast.Tuple) and len(entry.elts) == 3
+            and all(isinstance(item, ast.Constant) and type(item.value) is int for item in entry.elts),
+            "an AMPSCRIPT_POSITIONS entry is not three integers",
+        )
+    _require(isinstance(source.value, ast.Constant) and isinstance(source.value.value, str),
+             "AMPSCRIPT_SOURCE is not a string")
 
 
 def _is_name(assignment: ast.Assign, name: str) -> bool:
