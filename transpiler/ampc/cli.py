@@ -310,7 +310,9 @@ def _run(arguments: argparse.Namespace) -> int:
 def _debug(arguments: argparse.Namespace) -> int:
     from .debugging import debug_render
 
-    return _render_file(arguments, lambda module, context: debug_render(module, context, arguments.breaks))
+    return _render_file(
+        arguments, lambda module, context: debug_render(module, context, arguments.breaks, _read(arguments.file))
+    )
 
 
 def _render_file(arguments: argparse.Namespace, render: Any) -> int:

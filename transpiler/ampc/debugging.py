@@ -7,8 +7,9 @@ AMPscript itself.  The debugger here differs from plain pdb in two ways:
 * it never stops inside ampc or its runtime (pdb's `skip`): ``step`` goes
   from one AMPscript statement to the next instead of into ``Page.start``;
 * a breakpoint on a line of the script without a statement of its own (a
-  line of text inside an output block, a comment) moves to the next line
-  that has one, and says so; plain pdb would accept it and never stop.
+  line of text inside an output block, a comment; `ampc.script_lines`)
+  moves to the next line that has one, and says so; plain pdb would
+  accept it and never stop (or stop in the generated set-up at line 1).
 """
 
 from __future__ import annotations
@@ -27,15 +28,6 @@ _INTRODUCTION = (
     "of the script, 'n' runs to the next statement, 'c' continues, 'p var' shows the AMPscript variables, "
     "'p var[\"@name\"]' one of them, 'q' quits."
 )
-
-
-def executable_lines(code: types.CodeType) -> set[int]:
-    """The lines that have code in `code` and the code objects nested in it (the render function's)."""
-    lines = {line for _, _, line in code.co_lines() if line is not None}
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            lines |= executable_lines(constant)
-    return lines
 
 
 class ScriptDebugger(pdb.Pdb):
@@ -59,15 +51,18 @@ class ScriptDebugger(pdb.Pdb):
         return later[0]
 
 
-def debug_render(module: types.ModuleType, context: Any, breaks: list[int], **options: Any) -> str | None:
-    """Render `module` under the debugger; the output, or None when the user quit before the render ended.
+def debug_render(
+    module: types.ModuleType, context: Any, breaks: list[int], source: str, **options: Any
+) -> str | None:
+    """Render `module` (compiled from `source`) under the debugger; the output, or None if the user quit first.
 
     With `breaks` (script lines), run to the first of them; without, stop
-    at the script's first statement.  `options` go to pdb (stdin, stdout).
+    at the script's first line.  `options` go to pdb (stdin, stdout).
     """
+    from .script_lines import executable_lines
+
     script_file = module.AMPSCRIPT_FILE
-    render_code = module.render.__code__
-    debugger = ScriptDebugger(script_file, executable_lines(render_code), **options)
+    debugger = ScriptDebugger(script_file, executable_lines(source, script_file), **options)
     for line in breaks:
         found = debugger.checkline(script_file, line)
         if found:
