@@ -326,3 +326,17 @@ def test_a_coverage_without_the_core_setting_is_left_alone() -> None:
     del config.options["run:core"]
     TracingCore().configure(config)
     assert config.options == {}
+
+
+def test_content_blocks_count_when_coverage_runs_outside_the_workspace(tmp_path: Path) -> None:
+    # Content blocks' code names their file in full (ampscript.content.ContentStore.file_path),
+    # so coverage finds them whatever folder it runs in.
+    workspace = _write(tmp_path / "ws", {
+        "email.amp": 'Hi %%=ContentBlockByName("Footer")=%%\n',
+        "Content/Footer.amp": '%%[\nset @a = "x"\n]%%<p>%%=v(@a)=%%</p>\n',
+    })
+    _write(tmp_path, {".coveragerc": COVERAGERC})
+    _python(tmp_path, "coverage", "run", "-m", "ampc", "run", str(workspace / "email.amp"))
+    files = _json_report(tmp_path)
+    assert files["ws/Content/Footer.amp"]["executed_lines"] == [2, 3]
+    assert files["ws/email.amp"]["executed_lines"] == [1]

@@ -173,6 +173,10 @@ class ContentStore:
         """The block's AMPscript text (re-read only when the file changes)."""
         return read_content_file(self.workspace, block.display_name)
 
+    def file_path(self, block: ContentBlock) -> str:
+        """The block's file, as a full path: what its compiled code names (`render_content`)."""
+        return str(self.workspace.path(block.display_name))
+
     # ---- loading ---------------------------------------------------------------------
 
     def _load(self) -> None:

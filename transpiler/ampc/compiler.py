@@ -61,6 +61,7 @@ def compile_module(
     *,
     diagnostics: Diagnostics | None = None,
     kind: str | None = None,
+    code_file: str | None = None,
 ) -> types.ModuleType:
     """Compile AMPscript into a loaded module, ready to ``render()``: what `render`, ``ampc run`` and ``serve`` use.
 
@@ -69,11 +70,16 @@ def compile_module(
     without libcst, black or Python source.  The code objects' file is
     `filename` when it names a file (else a pseudo-file name), their line
     numbers are AMPscript lines, and linecache holds the AMPscript source,
-    so tracebacks and debuggers show the AMPscript itself.
+    so tracebacks and debuggers show the AMPscript itself.  `code_file`,
+    the script's full path, names the code objects' file when `filename`
+    is the name errors should show (a content block's ``Content/Footer.amp``,
+    a served page's), so that debuggers and coverage find the file from
+    any folder.
     """
     with collecting_less():
         template = checked_template(source, filename, diagnostics, kind)
-        return load_tree(_guarded(lambda: generate_tree(template), filename, source), filename, source)
+        tree = _guarded(lambda: generate_tree(template), filename, source)
+        return load_tree(tree, filename, source, code_file)
 
 
 def compile_code(source: str, filename: str, *, kind: str | None = None) -> types.CodeType:
@@ -88,9 +94,9 @@ def compile_code(source: str, filename: str, *, kind: str | None = None) -> type
         return _guarded(lambda: compile(tree, code_file, "exec"), filename, source)
 
 
-def load_tree(tree: ast.Module, filename: str, source: str) -> types.ModuleType:
+def load_tree(tree: ast.Module, filename: str, source: str, code_file: str | None = None) -> types.ModuleType:
     """Compile and execute a module of the fast emitter (`ampc.codegen.generate_tree`) of `source`."""
-    code_file = _code_file(filename, clean_text(source))
+    code_file = _code_file(code_file if code_file is not None else filename, clean_text(source))
     return _guarded(lambda: _execute(compile(tree, code_file, "exec"), code_file, filename), filename, source)
 
 

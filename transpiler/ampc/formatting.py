@@ -17,6 +17,7 @@ corpus, that the result equals black's formatting of the whole module.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -38,12 +39,62 @@ def format_module(module: cst.Module, ampscript_source: str | None = None) -> st
         return format_python(module.code)
     [at] = functions
     header, function, trailer = module.body[:at], module.body[at], module.body[at + 1:]
-    text = _formatted_block(header) + "\n\n\n" + format_python(cst.Module(body=[function]).code)
+    text = _formatted_block(header) + "\n\n\n" + _formatted_function(cst.Module(body=[function]).code)
     if ampscript_source is not None:
         text += "\n\n" + source_map(text, ampscript_source)  # two blank lines after a function, as black puts them
     if trailer:
         text += ("\n" if ampscript_source is not None else "\n\n") + _formatted_block(trailer) + "\n"
     return text
+
+
+def _formatted_function(code: str) -> str:
+    """The render function formatted by black, its position comments taken out first and put back after.
+
+    The comments (``# file.amp:LINE:COL``, one above each statement) are
+    a third of the function's lines; black would only copy them to the
+    line above the same statement, at its indentation, which is what
+    putting them back does.  Statements are matched in order (black adds
+    and removes none), so each comment goes back above its own statement.
+    The tests check the result equals black's formatting of it all.
+    """
+    lines = code.split("\n")
+    kept: list[str] = []
+    comments: dict[int, list[str]] = {}  # line (in `kept`, from 1) of a statement -> the comments above it
+    for line in lines:
+        if _MARKER.match(line):
+            comments.setdefault(len(kept) + 1, []).append(line.strip())
+        else:
+            kept.append(line)
+    if not comments:
+        return format_python(code)
+    starts = _statement_lines("\n".join(kept))
+    order = {line: index for index, line in enumerate(starts)}
+    if any(line not in order for line in comments):
+        return format_python(code)  # a comment not right above a statement: let black place it
+    formatted = format_python("\n".join(kept))
+    formatted_lines = formatted.split("\n")
+    formatted_starts = _statement_lines(formatted)
+    if len(formatted_starts) != len(starts):
+        return format_python(code)
+    for line in sorted(comments, reverse=True):  # from the bottom, so earlier line numbers stay put
+        at = formatted_starts[order[line]] - 1
+        indentation = formatted_lines[at][: len(formatted_lines[at]) - len(formatted_lines[at].lstrip())]
+        formatted_lines[at:at] = [indentation + comment for comment in comments[line]]
+    return "\n".join(formatted_lines)
+
+
+def _statement_lines(code: str) -> list[int]:
+    """The first line of every statement (an ``elif`` counts as one, at its own line), in order."""
+    found: list[int] = []
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            found.append(statement.lineno)
+            for field in ("body", "orelse"):
+                visit(getattr(statement, field, []))
+
+    visit(ast.parse(code).body)
+    return found
 
 
 def _formatted_block(statements: list[cst.BaseStatement]) -> str:

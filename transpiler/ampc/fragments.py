@@ -16,9 +16,9 @@ from .errors import SourceFile
 class Fragment:
     """A piece of AMPscript compiled to a module, rendered inside the render that includes it."""
 
-    def __init__(self, source: str, filename: str) -> None:
+    def __init__(self, source: str, filename: str, path: str | None = None) -> None:
         self.file = SourceFile(filename, source)
-        self._module = compile_module(source, filename)
+        self._module = compile_module(source, filename, code_file=path)
 
     def render(self, context: Context | None = None) -> str:
         """Render in the running render's variable scope (same context) and return the output."""
@@ -29,6 +29,10 @@ class Fragment:
             raise
 
 
-def compile_fragment(source: str, filename: str) -> Fragment:
-    """Compile AMPscript into a `Fragment`; a CompileError points into `filename`."""
-    return Fragment(source, filename)
+def compile_fragment(source: str, filename: str, path: str | None = None) -> Fragment:
+    """Compile AMPscript into a `Fragment`; a CompileError points into `filename`.
+
+    `path`, the full path of the file the AMPscript came from (a content
+    block of the workspace), is what tracebacks, debuggers and coverage see.
+    """
+    return Fragment(source, filename, path)

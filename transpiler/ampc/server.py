@@ -115,7 +115,7 @@ class PageCache:
         except AMPscriptError as error:  # not UTF-8, or swapped for a link since it was resolved
             return _Compiled(stamp, SourceFile(name, ""), None, error)
         try:
-            module = compile_module(source.text, name)
+            module = compile_module(source.text, name, code_file=str(file))
             compiled = _Compiled(stamp, source, module, None)
         except AMPscriptError as error:
             compiled = _Compiled(stamp, source, None, error)

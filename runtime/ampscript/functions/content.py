@@ -90,7 +90,7 @@ class _FragmentCache:
         self._fragments: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, source: str, filename: str, budget: Budget) -> Any:
+    def get(self, source: str, filename: str, budget: Budget, path: str | None = None) -> Any:
         key = (filename, hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest())
         with self._lock:
             fragment = self._fragments.get(key)
@@ -98,7 +98,8 @@ class _FragmentCache:
                 self._fragments.move_to_end(key)
                 return fragment
         budget.charge_compile()
-        fragment = _compiler()(source, filename)  # outside the lock: compiling may be slow
+        # Outside the lock: compiling may be slow.  `path` only when known: a compiler may not take it.
+        fragment = _compiler()(source, filename, path) if path is not None else _compiler()(source, filename)
         with self._lock:
             self._fragments[key] = fragment
             while len(self._fragments) > self.size:
@@ -113,8 +114,13 @@ class _FragmentCache:
 _fragments = _FragmentCache(FRAGMENT_CACHE_SIZE)
 
 
-def render_content(source: str, filename: str, function: str) -> str:
-    """Render AMPscript inside the running render (same variables) and return its output."""
+def render_content(source: str, filename: str, function: str, path: str | None = None) -> str:
+    """Render AMPscript inside the running render (same variables) and return its output.
+
+    `filename` is the name errors show; `path`, the file's full path when
+    the AMPscript is a workspace file, the one tracebacks, debuggers and
+    coverage see.
+    """
     page = current_page()
     budget = page.budget
     if page.depth >= budget.limits.include_depth:
@@ -133,7 +139,7 @@ def render_content(source: str, filename: str, function: str) -> str:
     budget.check_time()
     if _is_plain_text(source):
         return source  # nothing to run: skip the compiler
-    fragment = _fragments.get(source, filename, budget)
+    fragment = _fragments.get(source, filename, budget, path)
     try:
         return fragment.render(page.context)
     except AMPscriptError as error:
@@ -192,7 +198,7 @@ def _include(
             )
         return default_content
     _begin_impression_region(impression_region)
-    output = render_content(store.source(block), block.display_name, function)
+    output = render_content(store.source(block), block.display_name, function, store.file_path(block))
     _set(status_code, 0)
     return output
 
