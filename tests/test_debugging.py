@@ -202,6 +202,16 @@ def test_a_traceback_shows_the_amp_line_and_no_runtime_frames(tmp_path):
     assert shown.count("data extension 'Missing' does not exist") == 1
 
 
+def test_the_caret_points_at_the_failing_call_on_non_ascii_lines_too(tmp_path):
+    script = '%%[\nset @b = Concat("héllo wörld", Lookup("Missing", "Name", "Id", 1))\n]%%'
+    shown = _traceback_of(tmp_path, script)
+    line = '    set @b = Concat("héllo wörld", Lookup("Missing", "Name", "Id", 1))'
+    carets = " " * line.index("Lookup") + "^" * len('Lookup("Missing", "Name", "Id", 1)')
+    assert f"{line}\n{carets}\n" in shown
+    # The error itself names the statement, whichever emitter compiled the script.
+    assert "broken.amp:2:1: error: data extension 'Missing' does not exist" in shown
+
+
 def test_ampc_debug_environment_shows_the_runtime_frames(tmp_path):
     shown = _traceback_of(tmp_path, BROKEN, AMPC_DEBUG="1")
     assert "data_extensions.py" in shown

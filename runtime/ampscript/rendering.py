@@ -325,8 +325,8 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
     """The AMPscript position of the statement a generated module's frame is running.
 
     A module of the fast emitter (``AMPSCRIPT_LINES``) has AMPscript
-    positions in its code objects: the instruction's line, and its column
-    offset plus one.  A module ``ampc compile`` wrote has a source map
+    positions in its code objects: the instruction's line and byte offset,
+    whose statement ``AMPSCRIPT_STATEMENTS`` gives (line, column).  A module ``ampc compile`` wrote has a source map
     (``AMPSCRIPT_POSITIONS``: the first Python line of each statement, with
     its AMPscript line and column); one without (compiled unformatted, or
     by an older ampc) has a ``# file.amp:LINE:COL`` comment above each
@@ -337,8 +337,15 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
         positions = list(frame.f_code.co_positions())
         index = instruction // 2  # co_positions has one entry per 2-byte code unit
         if 0 <= index < len(positions) and positions[index][0] is not None and positions[index][2] is not None:
-            line, _, column, _ = positions[index]
-            return ampscript_file, line, column + 1
+            line, _, offset, _ = positions[index]
+            # The instruction may be a call's, positioned at the call: the statement
+            # is the last one starting at or before it.
+            statements = frame.f_globals.get("AMPSCRIPT_STATEMENTS")
+            if statements:
+                found = bisect.bisect_right(statements, (line, offset, _AFTER_ANY)) - 1
+                if found >= 0:
+                    return ampscript_file, statements[found][0], statements[found][2]
+            return ampscript_file, line, offset + 1
         return ampscript_file, python_line, 1
     positions = frame.f_globals.get("AMPSCRIPT_POSITIONS")
     if positions:  # the source map ampc compile writes: the last statement starting at or above the line

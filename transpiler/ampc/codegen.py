@@ -88,7 +88,7 @@ def generate(template: n.Template, *, readable: bool = True) -> str:
 
 def generate_tree(template: n.Template) -> ast.Module:
     """The module as a Python syntax tree positioned at AMPscript lines, ready for ``compile()``."""
-    return _Generator(template, FastEmitter()).module()
+    return _Generator(template, FastEmitter(template.source)).module()
 
 
 class _Generator:
@@ -124,8 +124,11 @@ class _Generator:
             emit.assign([emit.name("AMPSCRIPT_FILE")], emit.string(self.template.filename)),
         ]
         if emit.lines_are_ampscript:
-            # Tells the runtime to read positions from the code objects (ampscript.rendering).
+            # Tells the runtime to read positions from the code objects (ampscript.rendering),
+            # and where each statement starts, to find the statement of an instruction.
             header.append(emit.assign([emit.name("AMPSCRIPT_LINES")], emit.constant(True)))
+            starts = emit.tuple_([emit.tuple_([emit.integer(number) for number in start]) for start in emit.statements()])
+            header.append(emit.assign([emit.name("AMPSCRIPT_STATEMENTS")], starts))
         if self.call_sites:
             # Where each function is first called: Page.start checks them against the context's kind.
             calls = emit.dict_([
@@ -373,7 +376,7 @@ class _Generator:
                 return self.bounded_concat(pairs)
             arguments = self.joined_literals(arguments)
         self.functions_used.add(spec.name)
-        return emit.call(emit.name(spec.name), arguments)
+        return emit.call(emit.name(spec.name), arguments, node.span)  # positioned at the call: a traceback's carets
 
     def int_range(self, expression: n.Expression) -> tuple[int, int] | None:
         """The smallest and largest int the expression can be, when it is an int known to stay exact.

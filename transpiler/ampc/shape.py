@@ -9,7 +9,8 @@ that structure as a checkable rule, for the tests and the fuzzer
   ``ampscript``, ``ampscript.functions``, ``ampscript.runtime``,
   ``ampscript.scripts``), the ``AMPSCRIPT_FILE`` constant, an optional
   ``AMPSCRIPT_LINES = True`` (the fast emitter's: its code objects' lines
-  are AMPscript lines), an optional ``FUNCTION_CALLS`` constant (a dict of
+  are AMPscript lines) with ``AMPSCRIPT_STATEMENTS`` (where each statement
+  starts: (line, byte offset, column) integer triples), an optional ``FUNCTION_CALLS`` constant (a dict of
   function names, as string literals, to (line, column) integer pairs) and
   one function, ``render(context, variables)``;
 * a module of ``ampc compile`` also has ``AMPSCRIPT_SHA256`` (the source's
@@ -75,6 +76,10 @@ def check_module_shape(python: str | ast.Module, filename: str) -> None:
     _require(bool(constants), "no AMPSCRIPT_FILE constant")
     assignment, *optional = constants
     lines = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_LINES") else None
+    statements = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_STATEMENTS") else None
+    _require((statements is None) == (lines is None), "AMPSCRIPT_STATEMENTS and AMPSCRIPT_LINES come together")
+    if statements is not None:
+        _check_integer_triples(statements, "AMPSCRIPT_STATEMENTS")
     calls = optional.pop(0) if optional and _is_name(optional[0], "FUNCTION_CALLS") else None
     digest = optional.pop(0) if optional and _is_name(optional[0], "AMPSCRIPT_SHA256") else None
     _require(not optional, "unexpected constants")
@@ -160,15 +165,20 @@ def _check_source_map(positions: ast.stmt, source: ast.Assign) -> None:
     """``AMPSCRIPT_POSITIONS = ((python_line, line, column), ...)`` and ``AMPSCRIPT_SOURCE = "..."``: data only."""
     _require(isinstance(positions, ast.Assign) and _is_name(positions, "AMPSCRIPT_POSITIONS"),
              "AMPSCRIPT_SOURCE without AMPSCRIPT_POSITIONS before it")
-    _require(isinstance(positions.value, ast.Tuple), "AMPSCRIPT_POSITIONS is not a tuple")
-    for entry in positions.value.elts:
+    _check_integer_triples(positions, "AMPSCRIPT_POSITIONS")
+    _require(isinstance(source.value, ast.Constant) and isinstance(source.value.value, str),
+             "AMPSCRIPT_SOURCE is not a string")
+
+
+def _check_integer_triples(assignment: ast.Assign, name: str) -> None:
+    """``NAME = ((1, 2, 3), ...)``: a tuple of tuples of three integer literals, data only."""
+    _require(isinstance(assignment.value, ast.Tuple), f"{name} is not a tuple")
+    for entry in assignment.value.elts:
         _require(
             isinstance(entry, ast.Tuple) and len(entry.elts) == 3
             and all(isinstance(item, ast.Constant) and type(item.value) is int for item in entry.elts),
-            "an AMPSCRIPT_POSITIONS entry is not three integers",
+            f"an {name} entry is not three integers",
         )
-    _require(isinstance(source.value, ast.Constant) and isinstance(source.value.value, str),
-             "AMPSCRIPT_SOURCE is not a string")
 
 
 def _is_name(assignment: ast.Assign, name: str) -> bool:

@@ -2,12 +2,14 @@
 
 ``compile()`` takes the tree as it is, so a run-time compile costs neither
 libcst nor black nor re-parsing Python source.  Each node is made with the
-position of the AMPscript statement it belongs to (`position`): line numbers
-of the code objects are AMPscript lines and their column offsets AMPscript
-columns less one (characters, not UTF-8 bytes: a choice, since nothing but
-``ampscript.rendering`` reads them), so a traceback, a debugger or
-``ampscript.rendering._locate`` finds the AMPscript statement from the
-code object alone.
+position of the AMPscript statement it belongs to (`position`), and each
+call of an AMPscript function the position of the call itself: line
+numbers of the code objects are AMPscript lines and their column offsets
+UTF-8 byte offsets into them, as Python's own are, so a traceback shows
+the ``.amp`` line with its carets under the call that failed.  The module's
+``AMPSCRIPT_STATEMENTS`` (`statements`) lists where each statement starts
+(line, byte offset, column), so that ``ampscript.rendering._locate`` finds
+the statement an instruction belongs to from the code object alone.
 
 AMPscript values reach the tree only as `ast.Constant` strings and
 integers: no input can change the module's structure.
@@ -31,11 +33,24 @@ class FastEmitter:
 
     lines_are_ampscript = True
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
+        self._lines = source.split("\n")  # as Lark counts lines
         self._at: dict[str, int] = {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 1}
+        self._statements: set[tuple[int, int, int]] = set()
 
     def position(self, line: int, column: int) -> None:
-        self._at = {"lineno": line, "col_offset": column - 1, "end_lineno": line, "end_col_offset": column}
+        offset = self._byte_offset(line, column)
+        self._at = {"lineno": line, "col_offset": offset, "end_lineno": line, "end_col_offset": offset + 1}
+        self._statements.add((line, offset, column))
+
+    def statements(self) -> list[tuple[int, int, int]]:
+        """(line, byte offset, column) of every statement start given to `position`, in order."""
+        return sorted(self._statements)
+
+    def _byte_offset(self, line: int, column: int) -> int:
+        """The UTF-8 byte offset of 1-based `column` in `line` (what Python's column offsets count)."""
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return len(text[: column - 1].encode("utf-8", "surrogatepass"))
 
     # ---- expressions ---------------------------------------------------------------
 
@@ -54,8 +69,15 @@ class FastEmitter:
     def attribute(self, value: ast.expr, attribute: str) -> ast.Attribute:
         return ast.Attribute(value, attribute, _LOAD, **self._at)
 
-    def call(self, function: ast.expr, arguments: list[ast.expr]) -> ast.Call:
-        return ast.Call(function, arguments, [], **self._at)
+    def call(self, function: ast.expr, arguments: list[ast.expr], span: Any = None) -> ast.Call:
+        """A call; `span` (an AMPscript function call's `ampc.nodes.Span`) positions it at the call itself."""
+        if span is None:
+            return ast.Call(function, arguments, [], **self._at)
+        return ast.Call(
+            function, arguments, [],
+            lineno=span.line, col_offset=self._byte_offset(span.line, span.column),
+            end_lineno=span.end_line, end_col_offset=self._byte_offset(span.end_line, span.end_column),
+        )
 
     def subscript(self, value: ast.expr, key: ast.expr) -> ast.Subscript:
         return ast.Subscript(value, key, _LOAD, **self._at)

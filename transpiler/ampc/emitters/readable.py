@@ -88,7 +88,7 @@ class ReadableEmitter:
         return cst.Attribute(value, cst.Name(attribute))
 
     @staticmethod
-    def call(function: cst.BaseExpression, arguments: list[cst.BaseExpression]) -> cst.Call:
+    def call(function: cst.BaseExpression, arguments: list[cst.BaseExpression], span: object = None) -> cst.Call:
         return cst.Call(
             func=function,
             args=[cst.Arg(argument, whitespace_after_star=_NONE, whitespace_after_arg=_NONE) for argument in arguments],
