@@ -222,3 +222,16 @@ def test_the_shape_check_refuses_a_source_map_that_is_not_data():
     check_module_shape(text, "email.amp")
     with pytest.raises(ShapeError):
         check_module_shape(text.replace("AMPSCRIPT_POSITIONS = (", "AMPSCRIPT_POSITIONS = (print(),"), "email.amp")
+
+
+def test_a_reformatted_module_still_locates_errors(tmp_path):
+    # The source map's lines are stale once the module is reformatted; its comments are not.
+    source = '%%[\nset @a = "x"\nset @b = Lookup("Missing", "Name", "Id", 1)\n]%%'
+    python = tmp_path / "reformatted.py"
+    text = compile_source(source, "reformatted.amp").replace("    with Page.start(", "\n\n    with Page.start(")
+    python.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", "import reformatted\ntry:\n    reformatted.render()\nexcept Exception as e:\n    print(e)"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert "reformatted.amp:3:1: error: data extension 'Missing' does not exist" in result.stdout

@@ -328,8 +328,10 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
     positions in its code objects: the instruction's line and byte offset,
     whose statement ``AMPSCRIPT_STATEMENTS`` gives (line, column).  A module ``ampc compile`` wrote has a source map
     (``AMPSCRIPT_POSITIONS``: the first Python line of each statement, with
-    its AMPscript line and column); one without (compiled unformatted, or
-    by an older ampc) has a ``# file.amp:LINE:COL`` comment above each
+    its AMPscript line and column), which holds where the source is not at
+    hand (a ``.pyc`` alone); one without it (compiled unformatted, by an
+    older ampc, or reformatted since, which the comment above the mapped
+    statement tells) has a ``# file.amp:LINE:COL`` comment above each
     statement: the nearest one above the line.
     """
     ampscript_file = frame.f_globals["AMPSCRIPT_FILE"]
@@ -347,14 +349,20 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
                     return ampscript_file, statements[found][0], statements[found][2]
             return ampscript_file, line, offset + 1
         return ampscript_file, python_line, 1
+    python_file = frame.f_code.co_filename
     positions = frame.f_globals.get("AMPSCRIPT_POSITIONS")
     if positions:  # the source map ampc compile writes: the last statement starting at or above the line
         index = bisect.bisect_right(positions, (python_line, _AFTER_ANY, _AFTER_ANY)) - 1
         if index >= 0:
-            _, line, column = positions[index]
-            return ampscript_file, line, column
-        return None
-    python_file = frame.f_code.co_filename  # a module without a source map: the comment above the line
+            start, line, column = positions[index]
+            # Trusted unless the module's source is at hand and its comment above
+            # that statement says otherwise (someone reformatted the module).
+            above = _MARKER.match(linecache.getline(python_file, start - 1))
+            if not linecache.getline(python_file, start) or (
+                above is not None and (int(above.group(1)), int(above.group(2))) == (line, column)
+            ):
+                return ampscript_file, line, column
+    # A module without a source map, or reformatted since: the comment above the line.
     for number in range(python_line, 0, -1):
         match = _MARKER.match(linecache.getline(python_file, number))
         if match:
