@@ -247,3 +247,14 @@ def test_a_bug_in_the_runtime_is_noted_as_hidden(tmp_path, monkeypatch):
     files = [entry.filename for entry in traceback.extract_tb(raised.value.__traceback__)]
     assert str(script) in files
     assert not any(file.endswith("text.py") for file in files)
+
+
+def test_profilers_name_the_amp_file(scripts):
+    import cProfile
+    import pstats
+
+    greeting = _import_fresh("greeting")
+    profiler = cProfile.Profile()
+    profiler.runcall(greeting.render)
+    functions = pstats.Stats(profiler).stats  # {(file, first line, name): ...}
+    assert (str(scripts / "greeting.amp"), 1, "render") in functions
