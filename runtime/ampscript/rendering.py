@@ -326,9 +326,10 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
 
     A module of the fast emitter (``AMPSCRIPT_LINES``) has AMPscript
     positions in its code objects: the instruction's line and byte offset,
-    whose statement ``AMPSCRIPT_STATEMENTS`` gives (line, column).  A module ``ampc compile`` wrote has a source map
-    (``AMPSCRIPT_POSITIONS``: the first Python line of each statement, with
-    its AMPscript line and column), which holds where the source is not at
+    whose statement ``AMPSCRIPT_STATEMENTS`` gives (line, column).  A
+    module ``ampc compile`` wrote has a source map (``AMPSCRIPT_POSITIONS``:
+    the first Python line of each statement, with its AMPscript line and
+    column), which holds where the source is not at
     hand (a ``.pyc`` alone); one without it (compiled unformatted, by an
     older ampc, or reformatted since, which the comment above the mapped
     statement tells) has a ``# file.amp:LINE:COL`` comment above each
