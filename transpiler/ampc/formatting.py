@@ -1,28 +1,34 @@
-"""The module ``ampc compile`` writes, formatted as black formats it, in one black pass over the code that needs it.
+"""The module ``ampc compile`` writes, formatted as black formats it, with black run only where it changes something.
 
-Only the ``render`` function's layout depends on the script (long calls to
-wrap, nesting), so black formats that function.  The statements around it
-have a handful of fixed shapes (the docstring, ``from ... import ...``,
-``NAME = "text"`` or ``{...}``, ``check_compiled_from(...)``,
-``run_if_main(...)``); `_laid_out` writes them the way black writes them,
-and black never sees them.  On a 30-line script that is a third of black's
-time (black takes about 1.5 ms for a six-entry dict).  Whatever
-`_laid_out` does not recognise (a file name with quotes, a line too long
-to be sure of black's choice) sends the whole module through black, so the
-result is always black's.  Only names that are identifiers, integers and
-strings of characters that need no escaping reach `_laid_out`'s text, so
-no script can change its structure; the tests check, over the golden
-corpus, that the result equals black's formatting of the whole module.
+black takes 3-4x Jinja2's whole compile to format even a small module, and
+almost everything ampc generates is already in black's layout: libcst
+writes each statement on one line with black's spacing, and the strings
+in black's quotes (`ampc.emitters.readable.black_string`).  So:
+
+* the statements around ``render`` (the docstring, ``from ... import
+  ...``, ``NAME = "text"`` or ``{...}``, ``check_compiled_from(...)``,
+  ``run_if_main(...)``) are written as black writes them (`_laid_out`):
+  on one line when they fit, exploded with a trailing comma when not;
+* in ``render``, a line that fits and holds no parentheses black would
+  drop is kept; any other simple statement is formatted by black alone,
+  at its depth's width (`_formatted_function`).
+
+Whatever is not recognised (a file name black would quote differently, a
+compound statement's header too long to fit) goes to black whole, so the
+result is always black's; the tests check, over the samples, a sample of
+the golden corpus and awkward file names, that it equals black's
+formatting of the whole module (it did over the whole corpus when this
+was written).  Only identifiers, integers and `black_string` literals
+reach the text written here, so no script can change its structure.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 
 import libcst as cst
 
-from .emitters.readable import python_literal
+from .emitters.readable import black_string
 
 LINE_LENGTH = 88  # black's default, which ``ampc compile`` uses
 _INDENT = "    "
@@ -48,53 +54,43 @@ def format_module(module: cst.Module, ampscript_source: str | None = None) -> st
 
 
 def _formatted_function(code: str) -> str:
-    """The render function formatted by black, its position comments taken out first and put back after.
+    """The render function as black formats it, black run only on the lines that need it.
 
-    The comments (``# file.amp:LINE:COL``, one above each statement) are
-    a third of the function's lines; black would only copy them to the
-    line above the same statement, at its indentation, which is what
-    putting them back does.  Statements are matched in order (black adds
-    and removes none), so each comment goes back above its own statement.
-    The tests check the result equals black's formatting of it all.
+    libcst writes every statement of ``render`` on one line, with black's
+    spacing and (`black_string`) black's quotes, so a line that fits in
+    black's width and holds no parentheses black would drop is already
+    black's (`_is_black_line`).  Each other simple statement is formatted
+    alone, at its depth's width (black measures a line with its
+    indentation), and indented back.  A compound statement's header that
+    does not fit sends the whole function to black.  The tests check the
+    result equals black's formatting of the whole module.
     """
-    lines = code.split("\n")
-    kept: list[str] = []
-    comments: dict[int, list[str]] = {}  # line (in `kept`, from 1) of a statement -> the comments above it
-    for line in lines:
-        if _MARKER.match(line):
-            comments.setdefault(len(kept) + 1, []).append(line.strip())
+    lines: list[str] = []
+    for line in code.split("\n"):
+        body = line.lstrip(" ")
+        indentation = line[: len(line) - len(body)]
+        if not body or _MARKER.match(line) or _is_black_line(line, body):
+            lines.append(line)
+        elif body.endswith(":") or body.startswith(('"', "'")):
+            return format_python(code)  # a header or docstring black would change: black decides it all
         else:
-            kept.append(line)
-    if not comments:
-        return format_python(code)
-    starts = _statement_lines("\n".join(kept))
-    order = {line: index for index, line in enumerate(starts)}
-    if any(line not in order for line in comments):
-        return format_python(code)  # a comment not right above a statement: let black place it
-    formatted = format_python("\n".join(kept))
-    formatted_lines = formatted.split("\n")
-    formatted_starts = _statement_lines(formatted)
-    if len(formatted_starts) != len(starts):
-        return format_python(code)
-    for line in sorted(comments, reverse=True):  # from the bottom, so earlier line numbers stay put
-        at = formatted_starts[order[line]] - 1
-        indentation = formatted_lines[at][: len(formatted_lines[at]) - len(formatted_lines[at].lstrip())]
-        formatted_lines[at:at] = [indentation + comment for comment in comments[line]]
-    return "\n".join(formatted_lines)
+            formatted = format_python(body + "\n", LINE_LENGTH - len(indentation))
+            lines.extend(indentation + piece if piece else piece for piece in formatted.rstrip("\n").split("\n"))
+    return "\n".join(lines)
 
 
-def _statement_lines(code: str) -> list[int]:
-    """The first line of every statement (an ``elif`` counts as one, at its own line), in order."""
-    found: list[int] = []
+# Parentheses black makes invisible when they wrap a whole statement part: the value of an
+# assignment or return, the test of if/elif/while, the iterable of for (and `del`, `with`, `assert`).
+_DROPPABLE_PARENTHESES = re.compile(r"(?:^|[^=!<>]=\s|\b(?:return|if|elif|while|in|del|with|assert)\s)\(")
 
-    def visit(statements: list[ast.stmt]) -> None:
-        for statement in statements:
-            found.append(statement.lineno)
-            for field in ("body", "orelse"):
-                visit(getattr(statement, field, []))
 
-    visit(ast.parse(code).body)
-    return found
+def _is_black_line(line: str, body: str) -> bool:
+    """Whether black leaves this line of libcst's as it is: it fits, and no parentheses would go."""
+    if _width(line) > LINE_LENGTH or _DROPPABLE_PARENTHESES.search(body):
+        return False
+    if body.startswith(('"', "'")):
+        return _is_plain_docstring(body)
+    return True
 
 
 def _formatted_block(statements: list[cst.BaseStatement]) -> str:
@@ -140,7 +136,7 @@ def source_map(module_text: str, ampscript_source: str) -> str:
     return positions + "\n" + source
 
 
-def format_python(code: str) -> str:
+def format_python(code: str, line_length: int = LINE_LENGTH) -> str:
     """`code` formatted by black, in one pass.
 
     ``black.format_str`` formats twice when the first pass changed anything
@@ -151,7 +147,7 @@ def format_python(code: str) -> str:
     """
     import black
 
-    mode = black.Mode(target_versions={black.TargetVersion.PY311})
+    mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=line_length)
     format_once = getattr(black, "_format_str_once", None)  # black's own first pass
     return format_once(code, mode=mode) if format_once is not None else black.format_str(code, mode=mode)
 
@@ -277,25 +273,6 @@ def _string(expression: cst.BaseExpression) -> str | None:
         return None
     text = expression.evaluated_value
     return black_string(text) if isinstance(text, str) else None
-
-
-def black_string(text: str) -> str:
-    """A one-line literal of `text` in the quotes black chooses: double, unless single ones need fewer escapes.
-
-    black keeps a literal's double quotes unless switching to single
-    quotes would escape fewer characters, that is unless the text has
-    more ``"`` than ``'``.  Everything but the quotes is escaped as
-    ``repr`` escapes it (backslashes, control and unprintable characters),
-    so the literal always evaluates to `text` (tests/test_formatting.py
-    checks both, on any text).
-    """
-    quote = "'" if text.count('"') > text.count("'") else '"'
-    # Split on the quotes: repr() of a piece without quotes escapes only the rest.
-    pieces = re.split("([\"'])", text)
-    body = "".join(
-        ("\\" + piece if piece == quote else piece) if piece in ('"', "'") else repr(piece)[1:-1] for piece in pieces
-    )
-    return f"{quote}{body}{quote}"
 
 
 def _integers(expression: cst.BaseExpression) -> str | None:

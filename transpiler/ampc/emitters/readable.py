@@ -2,12 +2,13 @@
 
 The runtime finds the AMPscript position of a failing statement in such a
 module from the nearest comment above it (`ampscript.rendering`).  Strings
-are made by `python_literal` (``repr``), so no input can change the
+are made by `black_string` (``repr``'s escapes, black's quotes), so no input can change the
 module's structure.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
@@ -33,6 +34,26 @@ _LEFT_BRACKET, _RIGHT_BRACKET = cst.LeftSquareBracket(), cst.RightSquareBracket(
 def python_literal(text: str) -> cst.SimpleString:
     """A Python string literal for any text (quotes, backslashes, NUL, newlines...)."""
     return cst.SimpleString(repr(text))  # repr() always yields a single-line literal that evaluates to `text`
+
+
+def black_string(text: str) -> str:
+    """A one-line literal of `text` in the quotes black chooses: double, unless single ones need fewer escapes.
+
+    black keeps a literal's double quotes unless switching to single
+    quotes would escape fewer characters, that is unless the text has
+    more ``"`` than ``'``.  Everything but the quotes is escaped as
+    ``repr`` escapes it (backslashes, control and unprintable characters),
+    so the literal always evaluates to `text` (tests/test_formatting.py
+    checks both, on any text).  ``ampc.formatting`` relies on it: a line
+    whose strings are already black's needs no black pass.
+    """
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    # Split on the quotes: repr() of a piece without quotes escapes only the rest.
+    pieces = re.split("([\"'])", text)
+    body = "".join(
+        ("\\" + piece if piece == quote else piece) if piece in ('"', "'") else repr(piece)[1:-1] for piece in pieces
+    )
+    return f"{quote}{body}{quote}"
 
 
 def docstring_literal(text: str) -> cst.SimpleString:
@@ -68,7 +89,7 @@ class ReadableEmitter:
 
     @staticmethod
     def string(text: str) -> cst.SimpleString:
-        return python_literal(text)
+        return cst.SimpleString(black_string(text))  # black's own choice of quotes: no line changes for it
 
     @staticmethod
     def integer(value: int) -> cst.BaseExpression:
