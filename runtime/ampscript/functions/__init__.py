@@ -50,6 +50,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "http": ("HTTPGet", "HTTPPost", "HTTPPost2", "HTTPPostWithRetry"),
     "math": ("Add", "Divide", "Mod", "Multiply", "Random", "Subtract"),
+    "salesforce": ("LongSFID",),
     "sites": (
         "AuthenticatedEmployeeID", "AuthenticatedEmployeeNotificationAddress",
         "AuthenticatedEmployeeUserName", "AuthenticatedEnterpriseID", "AuthenticatedMemberID",
