@@ -65,3 +65,13 @@ def test_a_finding_is_written_with_how_to_reproduce_it(tmp_path):
     [written] = tmp_path.iterdir()
     text = written.read_text(encoding="utf-8")
     assert text.startswith("# ampc.fuzz finding: python -m ampc.fuzz --seed 9 --replay 4")
+
+
+def test_check_formatting_reports_a_layout_that_is_not_blacks(monkeypatch):
+    from ampc.compiler import checked_template
+
+    template = checked_template('%%[ set @a = Concat("x", @b) ]%%%%=v(@a)=%%', "fuzz.amp", None, None)
+    assert fuzz.check_formatting(template) is None
+    monkeypatch.setattr("ampc.formatting._is_black_line", lambda line, body: True)
+    monkeypatch.setattr("ampc.emitters.readable.black_string", lambda text: repr(text))
+    assert fuzz.check_formatting(template).startswith("ampc.formatting differs from black's")

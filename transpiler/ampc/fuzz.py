@@ -237,6 +237,25 @@ def check_source(source: str, workspace: Path | None = None) -> str | None:
             return "internal error while rendering:\n" + traceback.format_exc()
     if outcomes[0] != outcomes[1] and not _NONDETERMINISTIC.search(source + "".join(outcomes)):
         return f"the two emitters disagree:\nreadable: {outcomes[0][:500]!r}\nfast: {outcomes[1][:500]!r}"
+    if sum(map(ord, source)) % FORMATTING_SHARE == 0:  # black is slow: one script in FORMATTING_SHARE
+        return check_formatting(template)
+    return None
+
+
+# One script in this many also has its `ampc compile` formatting compared with black's (`check_formatting`).
+FORMATTING_SHARE = 8
+
+
+def check_formatting(template: Any) -> str | None:
+    """`ampc compile`'s layout (ampc.formatting, black only where it changes something) must be black's own."""
+    from .codegen import _Generator
+    from .emitters.readable import ReadableEmitter
+    from .formatting import format_module, format_python
+
+    module = _Generator(template, ReadableEmitter(template.filename), standalone=True).module()
+    ours, blacks = format_module(module), format_python(module.code)
+    if ours != blacks:
+        return f"ampc.formatting differs from black's formatting of the whole module:\n{ours}\n---\n{blacks}"
     return None
 
 
