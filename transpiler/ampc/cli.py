@@ -304,19 +304,19 @@ def _count(number: int, noun: str) -> str:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    return _render_file(arguments, lambda module, context: module.render(context))
+    return _render_file(arguments, lambda module, context, source: module.render(context))
 
 
 def _debug(arguments: argparse.Namespace) -> int:
     from .debugging import debug_render
 
     return _render_file(
-        arguments, lambda module, context: debug_render(module, context, arguments.breaks, _read(arguments.file))
+        arguments, lambda module, context, source: debug_render(module, context, arguments.breaks, source)
     )
 
 
 def _render_file(arguments: argparse.Namespace, render: Any) -> int:
-    """Compile the file and render it with `render(module, context)` (`ampc run` and `ampc debug`)."""
+    """Compile the file and render it with `render(module, context, source)` (`ampc run` and `ampc debug`)."""
     from http import HTTPStatus
 
     from ampscript import Context, Workspace
@@ -343,7 +343,7 @@ def _render_file(arguments: argparse.Namespace, render: Any) -> int:
             request=request,
             kind=arguments.context,
         )
-        output = render(module, context)
+        output = render(module, context, source)
     except AMPscriptError as error:
         attach_source(error, SourceFile(filename, source))
         raise
