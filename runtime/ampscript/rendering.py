@@ -36,7 +36,9 @@ from .variables import Variables
 
 _active: contextvars.ContextVar[Page | None] = contextvars.ContextVar("ampscript_page", default=None)
 
-_MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)\s*$")
+# The comment above each statement of a module ``ampc compile`` wrote: ``# file.amp:LINE:COL``
+# (read here to locate errors; ampc.formatting reads it to build the source map).
+POSITION_COMMENT = re.compile(r"^\s*# .*:(\d+):(\d+)\s*$")
 _AFTER_ANY = float("inf")  # sorts after any line and column, for bisect
 
 
@@ -358,14 +360,14 @@ def _source_location(frame: Any, python_line: int, instruction: int) -> tuple[st
             start, line, column = positions[index]
             # Trusted unless the module's source is at hand and its comment above
             # that statement says otherwise (someone reformatted the module).
-            above = _MARKER.match(linecache.getline(python_file, start - 1))
+            above = POSITION_COMMENT.match(linecache.getline(python_file, start - 1))
             if not linecache.getline(python_file, start) or (
                 above is not None and (int(above.group(1)), int(above.group(2))) == (line, column)
             ):
                 return ampscript_file, line, column
     # A module without a source map, or reformatted since: the comment above the line.
     for number in range(python_line, 0, -1):
-        match = _MARKER.match(linecache.getline(python_file, number))
+        match = POSITION_COMMENT.match(linecache.getline(python_file, number))
         if match:
             return ampscript_file, int(match.group(1)), int(match.group(2))
     return None

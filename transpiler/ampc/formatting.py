@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
+from ampscript.rendering import POSITION_COMMENT
 
 from .emitters.readable import black_string
 
@@ -69,7 +70,7 @@ def _formatted_function(code: str) -> str:
     for line in code.split("\n"):
         body = line.lstrip(" ")
         indentation = line[: len(line) - len(body)]
-        if not body or _MARKER.match(line) or _is_black_line(line, body):
+        if not body or POSITION_COMMENT.match(line) or _is_black_line(line, body):
             lines.append(line)
         elif body.endswith(":") or body.startswith(('"', "'")):
             return format_python(code)  # a header or docstring black would change: black decides it all
@@ -101,8 +102,6 @@ def _formatted_block(statements: list[cst.BaseStatement]) -> str:
     return format_python(cst.Module(body=statements).code).rstrip("\n")
 
 
-# A statement's position comment in the readable module (`ampc.emitters.readable`).
-_MARKER = re.compile(r"^\s*# .*:(\d+):(\d+)$")
 
 
 def source_map(module_text: str, ampscript_source: str) -> str:
@@ -117,7 +116,7 @@ def source_map(module_text: str, ampscript_source: str) -> str:
     """
     entries = []
     for number, line in enumerate(module_text.splitlines(), start=1):
-        match = _MARKER.match(line)
+        match = POSITION_COMMENT.match(line)
         if match:
             entries.append(f"({number + 1}, {int(match.group(1))}, {int(match.group(2))})")
     if not entries:
