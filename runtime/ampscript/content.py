@@ -144,6 +144,7 @@ class ContentStore:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.folder = workspace.path(CONTENT_FOLDER)
+        self.origin = f"the workspace's Content/ folder ({self.folder})"
         self._blocks_by_name = _Lookup("content block", normalize_name)
         self._blocks_by_key = _Lookup("content block", _normalize_key)
         self._blocks_by_id = _Lookup("content block", _normalize_key)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import system_strings
+from .capabilities import Content, capability_name
 from .contexts import check_kind
 from .errors import ScriptError
 from .limits import Limits
@@ -17,6 +18,9 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .backends.base import Backend
+    from .capabilities import Provider
+
+T = TypeVar("T")
 
 # What Context._known_attribute gives for a name no attribute or system string has (None is a value).
 _NO_ATTRIBUTE: Any = object()
@@ -29,8 +33,11 @@ class Context:
       (default: the current folder);
     * ``subscriber``: attribute name -> value (default: the workspace's
       ``subscriber.json``); names are case-insensitive;
-    * ``backend``: where API calls go (default: the embedded simulator over
-      the workspace);
+    * ``backend``: where data extension, API object and content calls go
+      (default: the embedded simulator over the workspace; see
+      `ampscript.capabilities`);
+    * ``connections``: more providers of capabilities, asked before the
+      backend (a Salesforce org's REST connector, a Dynamics connector);
     * ``now``: a fixed system time for Now() and friends (default: the
       clock), so tests of date logic are repeatable;
     * ``request``: the HTTP request a CloudPage is rendered for (see
@@ -58,6 +65,7 @@ class Context:
         workspace: str | Path | Workspace | None = None,
         subscriber: Mapping[str, Any] | None = None,
         backend: Backend | None = None,
+        connections: Sequence[Provider] = (),
         now: _dt.datetime | None = None,
         state: str | Path | None = None,
         request: Any = None,
@@ -73,6 +81,8 @@ class Context:
             for name, value in attributes.items()
         )
         self._backend = backend
+        self._backend_given = backend is not None
+        self.connections = tuple(connections)
         self._now = now
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
@@ -123,6 +133,27 @@ class Context:
                 self._enter_render_scope()
         return self._backend
 
+    def capability(self, kind: type[T], function: str) -> T:
+        """The provider of a capability (`ampscript.capabilities`) for `function`, or a ScriptError naming what lacks it."""
+        for connection in self.connections:
+            provided = connection.capability(kind)
+            if provided is not None:
+                return provided
+        if not self._backend_given and kind is Content:
+            from .content import store_for
+
+            return store_for(self.workspace)  # type: ignore[return-value]
+        backend = self.backend
+        provided = backend.capability(kind)
+        if provided is not None:
+            return provided
+        name = capability_name(kind)
+        raise ScriptError(
+            f"{function}() needs {name}, which {backend.name} does not provide",
+            hint="run against the embedded simulator (the default), or give the context a connection that "
+            f"provides {name} (Context(connections=[...]); see ampscript/capabilities.py)",
+        )
+
     def begin_render(self) -> bool:
         """Start a render; True if it is the outermost one (which must call `end_render`)."""
         if self._rendering:
@@ -144,11 +175,11 @@ class Context:
             stack.__exit__(kind, error, traceback)
 
     def _enter_render_scope(self) -> None:
-        scope = getattr(self._backend, "render_scope", None)
+        scope = self._backend.render_scope()  # type: ignore[union-attr]
         if scope is not None:
             if self._render_stack is None:
                 self._render_stack = ExitStack()
-            self._render_stack.enter_context(scope())
+            self._render_stack.enter_context(scope)
 
     def personalization(self, name: str) -> Any:
         """The value of a personalization string in text, or None if no attribute or system string has the name."""

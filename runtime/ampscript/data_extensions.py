@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .capabilities import ClaimRequest, RowsRequest
 from .errors import ScriptError
 from .values import Row, parse_boolean, parse_number, to_text
 from .values.case import fold
@@ -593,6 +594,34 @@ class DataExtensionStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self._row(spec, values) for values in self.db.execute(sql, parameters)]
+
+    def select(self, request: RowsRequest) -> list[Row]:
+        """The rows a `RowsRequest` asks for (the `DataExtensions` capability's query)."""
+        return self.rows(
+            request.data_extension,
+            request.criteria,
+            order_by=request.order_by,
+            limit=request.limit,
+            case_sensitive=request.case_sensitive,
+        )
+
+    def claim(self, request: ClaimRequest) -> Row | None:
+        """The row already claimed by these claimant values, or the first unclaimed row, now claimed by them.
+
+        One transaction, so two renders never claim the same row.
+        """
+        name, claimed_by, claimant = request.data_extension, request.claim_column, list(request.claimant)
+        with self.transaction():
+            mine = self.rows(name, [*claimant, (claimed_by, True)], limit=1)
+            if mine:
+                return mine[0]
+            unclaimed = self.rows(name, [(claimed_by, False)], limit=1) or self.rows(name, [(claimed_by, None)], limit=1)
+            if not unclaimed:
+                return None
+            row = unclaimed[0]
+            key = [(f.name, row[f.name]) for f in self.spec(name).primary_key] or [(f, row[f]) for f in row]
+            self.update(name, key, {claimed_by: True, **dict(claimant)})
+            return self.rows(name, [*claimant, (claimed_by, True)], limit=1)[0]
 
     def _row(self, spec: DataExtensionSpec, values: Iterable[Any]) -> Row:
         return Row((f.name, self.from_storage(f, value)) for f, value in zip(spec.fields, values))

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
 
 from ..api_objects import ApiObject
 from ..values import Rowset
+
+
+T = TypeVar("T")
 
 
 def new_request_id() -> str:
@@ -37,14 +41,17 @@ class RetrieveResult:
 
 
 class Backend(Protocol):
-    def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+    """What `Context(backend=...)` takes: a provider of capabilities (`ampscript.capabilities`).
 
-    def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+    `name` says what it is in messages ("the embedded simulator");
+    `capability(kind)` gives the object implementing a capability's
+    interface, or None when it does not provide it; `render_scope()` gives
+    a context manager around each top-level render (the simulator's
+    transaction), or None.
+    """
 
-    def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+    name: str
 
-    def retrieve(self, request: ApiObject) -> RetrieveResult: ...
+    def capability(self, kind: type[T]) -> T | None: ...
 
-    def perform(self, target: ApiObject, action: str) -> CallResult: ...
-
-    def execute(self, request: ApiObject) -> CallResult: ...
+    def render_scope(self) -> AbstractContextManager[Any] | None: ...

@@ -60,7 +60,7 @@ from ..errors import ScriptError
 from ..workspace import Workspace
 
 # Bump when the kept database's layout or the file format changes.
-FORMAT = 1
+FORMAT = 2
 MEMORY_ENTRIES = 8
 DISK_ENTRIES = 16
 DATA_EXTENSIONS = "DataExtensions"
@@ -122,6 +122,10 @@ def seed_files(workspace: Workspace) -> Iterator[str]:
         schema_name = f"{csv_name[: -len('.csv')]}.schema.json"
         if workspace.is_file(schema_name):
             yield schema_name
+    from .families import family_types  # on first use: the families import the value core
+
+    for family in family_types():
+        yield from family.seed_files(workspace)
 
 
 def _key(workspace: Workspace) -> tuple[str | None, bool]:

@@ -49,7 +49,7 @@ import re
 import sqlite3
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import operators
 from ..api_objects import ApiObject
@@ -58,10 +58,14 @@ from ..data_extensions import DataExtensionSpec, DataExtensionStore, is_busy
 from ..errors import RaisedError, ScriptError
 from ..limits import LimitExceeded, Limits
 from . import queries, seeding
+from .families import family_types
 from ..values import Row, Rowset, field_at_path, to_text
 from ..values.case import fold
 from ..workspace import Workspace
+from ..capabilities import ApiObjects, DataExtensions
 from .base import CallResult, RetrieveResult
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _ampc_api_object (
@@ -140,6 +144,21 @@ def _writing(method):
 
 
 class Simulator:
+    """The embedded Marketing Cloud: data extensions, API objects and the connected clouds, in one SQLite database."""
+
+    name = "the embedded simulator"
+
+    def capability(self, kind: type[T]) -> T | None:
+        """Everything but content, which the context reads from the workspace itself (`Context.capability`)."""
+        if kind is DataExtensions:
+            return self.data_extensions  # type: ignore[return-value]
+        if kind is ApiObjects:
+            return self  # type: ignore[return-value]
+        for family in self.families:
+            if family.PROVIDES is kind:
+                return family
+        return None
+
     def __init__(self, database: str = ":memory:", *, limits: Limits | None = None) -> None:
         self.database = database
         self.limits = limits or Limits()
@@ -155,6 +174,9 @@ class Simulator:
                 self.db.execute("PRAGMA journal_mode=WAL")  # readers see the last commit while a writer writes
             self.db.executescript(_SCHEMA)
             self.data_extensions = DataExtensionStore(self.db, locked=self._state_locked)
+            self.families = [make(self.db, self._transaction) for make in family_types()]
+            for family in self.families:
+                family.create_tables()
         except sqlite3.OperationalError as error:
             self.db.close()
             if is_busy(error):
@@ -211,6 +233,8 @@ class Simulator:
                     self._insert(object_type, properties)
             self._seed_subscriber(workspace.subscriber())
             reproducible = self.data_extensions.seed_from_folder(workspace)
+            for family in self.families:
+                family.seed(workspace)
             db.execute("INSERT INTO _ampc_meta (key, value) VALUES ('seeded', '1')")
         return reproducible
 

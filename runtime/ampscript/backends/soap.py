@@ -37,15 +37,18 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from ..api_objects import ApiObject
+from ..capabilities import ApiObjects
 from ..values import Row, Rowset, field_at_path, to_text
 from . import soap_envelopes as soap
 from .auth import AccessToken, AuthServiceUnavailable, TokenSource
 from .base import CallResult, RetrieveResult, new_request_id
+
+T = TypeVar("T")
 
 _ENV_PREFIX = "AMPC_MC_"
 _DEFAULT_TIMEOUT = 30.0
@@ -163,6 +166,15 @@ class SoapBackend:
             self._http, config.token_url, config.client_id, config.client_secret, config.account_id, clock
         )
         self._retrievals: dict[str, _Retrieval] = {}  # request ID of a MoreDataAvailable page -> its request
+
+    name = "the Marketing Cloud SOAP backend"
+
+    def capability(self, kind: type[T]) -> T | None:
+        """API objects only, so far."""
+        return self if kind is ApiObjects else None  # type: ignore[return-value]
+
+    def render_scope(self) -> None:
+        return None  # every call is its own request; nothing spans a render
 
     def close(self) -> None:
         self._http.close()

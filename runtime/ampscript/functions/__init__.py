@@ -50,7 +50,10 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "http": ("HTTPGet", "HTTPPost", "HTTPPost2", "HTTPPostWithRetry"),
     "math": ("Add", "Divide", "Mod", "Multiply", "Random", "Subtract"),
-    "salesforce": ("LongSFID",),
+    "salesforce": (
+        "CreateSalesforceObject", "LongSFID", "RetrieveSalesforceJobSources", "RetrieveSalesforceObjects",
+        "UpdateSingleSalesforceObject",
+    ),
     "sites": (
         "AuthenticatedEmployeeID", "AuthenticatedEmployeeNotificationAddress",
         "AuthenticatedEmployeeUserName", "AuthenticatedEnterpriseID", "AuthenticatedMemberID",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api_objects import ApiObject
+from ..capabilities import ApiObjects
 from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
@@ -62,8 +63,9 @@ def _change(
     method: str, target: ApiObject, status_message: Ref | None, error_code: Ref | None, options: Any
 ) -> str:
     function = f"Invoke{method.capitalize()}"
-    backend = current_context().backend
-    result = getattr(backend, method)(target, _options(options, function))
+    api = current_context().capability(ApiObjects, function)
+    call = {"create": api.create, "update": api.update, "delete": api.delete}[method]
+    result = call(target, _options(options, function))
     _set(status_message, result.message)
     _set(error_code, result.error_code)
     return result.status
@@ -110,7 +112,7 @@ def InvokeRetrieve(
     request = retrieve_request
     if fold(request.object_type) != "RETRIEVEREQUEST":
         raise ScriptError(f"InvokeRetrieve() needs a RetrieveRequest object, got a {request.object_type}")
-    result = current_context().backend.retrieve(request)
+    result = current_context().capability(ApiObjects, "InvokeRetrieve").retrieve(request)
     _set(status, result.status)
     _set(request_id, result.request_id)
     return result.rows
@@ -119,7 +121,7 @@ def InvokeRetrieve(
 @ampscript_function("Marketing Cloud API")
 def InvokePerform(api_object: params.ApiObjectValue, action: params.Text, status_message: Ref | None = None) -> str:
     """Perform an action (``start``, ``Refresh``, ...) on an object; returns the status code."""
-    result = current_context().backend.perform(api_object, action)
+    result = current_context().capability(ApiObjects, "InvokePerform").perform(api_object, action)
     _set(status_message, result.message)
     return result.status
 
@@ -129,7 +131,7 @@ def InvokeExecute(
     api_object: params.ApiObjectValue, status_message: Ref | None = None, request_id: Ref | None = None
 ) -> str:
     """Execute a request (LogUnsubEvent, Group Refresh, ...); returns the status code."""
-    result = current_context().backend.execute(api_object)
+    result = current_context().capability(ApiObjects, "InvokeExecute").execute(api_object)
     _set(status_message, result.message)
     _set(request_id, result.request_id)
     return result.status

@@ -23,7 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..content import ContentBlock, ContentImage, ContentStore, store_for
+from ..capabilities import Content
+from ..content import ContentBlock, ContentImage
 from ..errors import AMPscriptError, ScriptError
 from ..limits import Budget
 from ..registry import ampscript_function
@@ -162,6 +163,27 @@ def _is_plain_text(source: str) -> bool:
 
 # ---- content blocks and areas ------------------------------------------------------------
 
+# How each function finds what it includes, in the content capability (`ampscript.capabilities.Content`).
+def _block_by_key(content: Content, key: str) -> ContentBlock | None:
+    return content.block_by_key(key)
+
+
+def _block_by_name(content: Content, name: str) -> ContentBlock | None:
+    return content.block_by_name(name)
+
+
+def _block_by_id(content: Content, id_: str) -> ContentBlock | None:
+    return content.block_by_id(id_)
+
+
+def _image_by_key(content: Content, key: str) -> ContentImage | None:
+    return content.image_by_key(key)
+
+
+def _image_by_id(content: Content, id_: str) -> ContentImage | None:
+    return content.image_by_id(id_)
+
+
 
 def _set(cell: Ref | None, value: Any) -> None:
     if cell is not None:
@@ -171,7 +193,7 @@ def _set(cell: Ref | None, value: Any) -> None:
 def _include(
     function: str,
     what: str,
-    find: Callable[[ContentStore, str], ContentBlock | None],
+    find: Callable[[Content, str], ContentBlock | None],
     identifier: str,
     impression_region: str,
     error_if_missing: bool | None,
@@ -186,15 +208,14 @@ def _include(
     if not label:
         raise ScriptError(f"{function}() needs the {what} of the content to include")
     strict = error_if_missing is not False
-    store = store_for(current_page().context.workspace)
+    store = current_page().context.capability(Content, function)
     block = find(store, label)
     if block is None:
         _set(status_code, -1)
         if strict:
             raise ScriptError(
                 f"{function}(): no content block has the {what} '{label}'",
-                hint=f"content comes from the workspace's Content/ folder ({store.folder}); "
-                "names, keys and IDs are described in ampscript/content.py",
+                hint=f"content comes from {store.origin}; names, keys and IDs are described in ampscript/content.py",
             )
         return default_content
     _begin_impression_region(impression_region)
@@ -223,7 +244,7 @@ def ContentBlockByKey(
     return _include(
         "ContentBlockByKey",
         "key",
-        ContentStore.block_by_key,
+        _block_by_key,
         content_block_key,
         impression_region_name,
         bool_error_on_missing_content_block,
@@ -244,7 +265,7 @@ def ContentBlockByName(
     return _include(
         "ContentBlockByName",
         "name",
-        ContentStore.block_by_name,
+        _block_by_name,
         content_block_name,
         impression_region_name,
         bool_error_on_missing_content_block,
@@ -265,7 +286,7 @@ def ContentBlockByID(
     return _include(
         "ContentBlockByID",
         "ID",
-        ContentStore.block_by_id,
+        _block_by_id,
         content_block_id,
         impression_region_name,
         bool_error_on_missing_content_block,
@@ -286,7 +307,7 @@ def ContentArea(
     return _include(
         "ContentArea",
         "ID",
-        ContentStore.block_by_id,
+        _block_by_id,
         content_area_id,
         impression_region_name,
         bool_error_on_missing_content_area,
@@ -307,7 +328,7 @@ def ContentAreaByName(
     return _include(
         "ContentAreaByName",
         "name",
-        ContentStore.block_by_name,
+        _block_by_name,
         content_area_name,
         impression_region_name,
         bool_error_on_missing_content_area,
@@ -377,14 +398,14 @@ def _img_tag(image: ContentImage) -> str:
 def _image(
     function: str,
     what: str,
-    find: Callable[[ContentStore, str], ContentImage | None],
+    find: Callable[[Content, str], ContentImage | None],
     wanted: str,
     fallback: str,
 ) -> str:
     label = wanted.strip()
     if not label:
         raise ScriptError(f"{function}() needs the {what} of an image")
-    store = store_for(current_page().context.workspace)
+    store = current_page().context.capability(Content, function)
     image = find(store, label)
     fallback_label = fallback.strip()
     if image is None and fallback_label:
@@ -402,7 +423,7 @@ def _image(
 def ContentImageByKey(image_external_key: params.Text, default_image_external_key: params.Text = "") -> str:
     """An ``<img>`` tag for the Content Builder image with this key (or the default one)."""
     return _image(
-        "ContentImageByKey", "key", ContentStore.image_by_key, image_external_key, default_image_external_key
+        "ContentImageByKey", "key", _image_by_key, image_external_key, default_image_external_key
     )
 
 
@@ -410,14 +431,14 @@ def ContentImageByKey(image_external_key: params.Text, default_image_external_ke
 def ContentImageByID(image_external_id: params.Text, default_image_external_id: params.Text = "") -> str:
     """An ``<img>`` tag for the Content Builder image with this ID (or the default one)."""
     return _image(
-        "ContentImageByID", "ID", ContentStore.image_by_id, image_external_id, default_image_external_id
+        "ContentImageByID", "ID", _image_by_id, image_external_id, default_image_external_id
     )
 
 
 @ampscript_function("Content")
 def Image(image_external_key: params.Text, default_image_external_key: params.Text = "") -> str:
     """An ``<img>`` tag for the Portfolio image with this external key (or the default one)."""
-    return _image("Image", "key", ContentStore.image_by_key, image_external_key, default_image_external_key)
+    return _image("Image", "key", _image_by_key, image_external_key, default_image_external_key)
 
 
 @ampscript_function("Content")

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import operators
 from ..api_objects import ApiObject
+from ..capabilities import ApiObjects, ClaimRequest, DataExtensions, RowsRequest
 from ..data_extensions import parse_order_by
 from ..errors import ScriptError
 from ..registry import ampscript_function
@@ -95,12 +96,8 @@ def Field(row: params.Value, field_name: params.Text, bool_exception_if_not_foun
 MAX_LOOKUP_ROWS = 2000
 
 
-def _store():
-    backend = current_context().backend
-    store = getattr(backend, "data_extensions", None)
-    if store is None:
-        raise ScriptError(f"data extension functions need the embedded simulator; {type(backend).__name__} has none")
-    return store
+def _store(function: str) -> DataExtensions:
+    return current_context().capability(DataExtensions, function)
 
 
 def _pairs(values: tuple, function: str, first_position: int) -> list[tuple[str, Any]]:
@@ -129,16 +126,17 @@ def Lookup(
 ) -> Any:
     """A field of the first row matching every name/value pair; null when none matches (issue 9: IsNull is true)."""
     criteria = _pairs((lookup_column, lookup_value, *more), "Lookup", 3)
-    rows = _store().rows(_name(data_extension, "Lookup"), criteria, limit=1)
+    store = _store("Lookup")
+    rows = store.select(RowsRequest(_name(data_extension, "Lookup"), criteria, limit=1))
     column = return_column
-    _store().spec(data_extension).field(column)  # an unknown column is an error even without rows
+    store.spec(data_extension).field(column)  # an unknown column is an error even without rows
     return rows[0][column] if rows else None
 
 
 def _lookup_rows(function: str, data_extension: Any, pairs: tuple, case_sensitive: bool) -> Rowset:
     criteria = _pairs(pairs, function, 2)
-    rows = _store().rows(
-        _name(data_extension, function), criteria, limit=MAX_LOOKUP_ROWS, case_sensitive=case_sensitive
+    rows = _store(function).select(
+        RowsRequest(_name(data_extension, function), criteria, limit=MAX_LOOKUP_ROWS, case_sensitive=case_sensitive)
     )
     return Rowset(rows)
 
@@ -163,8 +161,8 @@ def _ordered_rows(function: str, data_extension: str, limit: int, order: str, pa
     if limit < 1 or limit > MAX_LOOKUP_ROWS:  # "a value less than 1 returns the default 2000 rows"
         limit = MAX_LOOKUP_ROWS
     criteria = _pairs(pairs, function, 4)
-    rows = _store().rows(
-        _name(data_extension, function), criteria, order_by=order, limit=limit, case_sensitive=cs
+    rows = _store(function).select(
+        RowsRequest(_name(data_extension, function), criteria, order_by=order, limit=limit, case_sensitive=cs)
     )
     return Rowset(rows)
 
@@ -198,12 +196,12 @@ def LookupOrderedRowsCS(
 @ampscript_function("Data Extension")
 def DataExtensionRowCount(data_extension: params.Text) -> int:
     """The number of rows in a data extension."""
-    return _store().count(_name(data_extension, "DataExtensionRowCount"))
+    return _store("DataExtensionRowCount").count(_name(data_extension, "DataExtensionRowCount"))
 
 
 def _insert(function: str, data_extension: str, pairs: tuple) -> int:
     values = dict(_pairs(pairs, function, 2))
-    return _store().insert(_name(data_extension, function), values)
+    return _store(function).insert(_name(data_extension, function), values)
 
 
 @ampscript_function("Data Extension")
@@ -231,7 +229,7 @@ def _keyed(function: str, count: int, pairs: tuple) -> tuple[list[tuple[str, Any
 
 def _update(function: str, data_extension: str, key_count: int, pairs: tuple, upsert: bool) -> int:
     keys, changes = _keyed(function, key_count, pairs)
-    store, name = _store(), _name(data_extension, function)
+    store, name = _store(function), _name(data_extension, function)
     return store.upsert(name, keys, changes) if upsert else store.update(name, keys, changes)
 
 
@@ -287,31 +285,20 @@ def UpsertDE(
 def DeleteData(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> int:
     """Delete the rows matching every name/value pair; returns rows deleted."""
     criteria = _pairs((column, value, *more), "DeleteData", 2)
-    return _store().delete(_name(data_extension, "DeleteData"), criteria)
+    return _store("DeleteData").delete(_name(data_extension, "DeleteData"), criteria)
 
 
 @ampscript_function("Data Extension")
 def DeleteDE(data_extension: params.Text, column: params.Text, value: params.Value, *more: params.Pairs) -> None:
     """DeleteData() for emails; returns nothing."""
     criteria = _pairs((column, value, *more), "DeleteDE", 2)
-    _store().delete(_name(data_extension, "DeleteDE"), criteria)
+    _store("DeleteDE").delete(_name(data_extension, "DeleteDE"), criteria)
 
 
 def _claim(function: str, data_extension: str, claimed_by: str, pairs: tuple) -> RowValue | None:
     """The row already claimed by these claimant values, or the first unclaimed row, now claimed by them."""
-    store, name = _store(), _name(data_extension, function)
     claimant = _pairs(pairs, function, 3)
-    with store.transaction():
-        mine = store.rows(name, [*claimant, (claimed_by, True)], limit=1)
-        if mine:
-            return mine[0]
-        unclaimed = store.rows(name, [(claimed_by, False)], limit=1) or store.rows(name, [(claimed_by, None)], limit=1)
-        if not unclaimed:
-            return None
-        row = unclaimed[0]
-        key = [(f.name, row[f.name]) for f in store.spec(name).primary_key] or [(f, row[f]) for f in row]
-        store.update(name, key, {claimed_by: True, **dict(claimant)})
-        return store.rows(name, [*claimant, (claimed_by, True)], limit=1)[0]
+    return _store(function).claim(ClaimRequest(_name(data_extension, function), claimed_by, claimant))
 
 
 @ampscript_function("Data Extension")
@@ -388,9 +375,9 @@ def _filter_part(data: Any, key: str) -> ApiObject:
     return part
 
 
-def _retrieve_all(request: ApiObject, what: str) -> Rowset:
+def _retrieve_all(request: ApiObject, what: str, function: str) -> Rowset:
     """Every page of a retrieve (Marketing Cloud answers 2,500 objects at a time)."""
-    backend = current_context().backend
+    backend = current_context().capability(ApiObjects, function)
     rows = Rowset()
     while True:
         result = backend.retrieve(request)
@@ -414,7 +401,7 @@ def _filter_rows(function: str, external_key: str) -> Rowset:
     request = ApiObject("RetrieveRequest")
     request.set("ObjectType", "FilterDefinition")
     request.set("Filter", by_key)
-    found = _retrieve_all(request, f"{function}()")
+    found = _retrieve_all(request, f"{function}()", function)
     if not found:
         raise ScriptError(
             f"{function}(): no data filter has the external key {key!r}",
@@ -433,7 +420,7 @@ def _filter_rows(function: str, external_key: str) -> Rowset:
     rows_request.set("ObjectType", f"DataExtensionObject[{name}]")
     if definition.get("DataFilter") is not None:
         rows_request.set("Filter", _filter_part(definition.get("DataFilter"), key))
-    return Rowset(RowValue(row.items()) for row in _retrieve_all(rows_request, f"{function}() {key!r}"))
+    return Rowset(RowValue(row.items()) for row in _retrieve_all(rows_request, f"{function}() {key!r}", function))
 
 
 @ampscript_function("Data Extension")

@@ -1,0 +1,260 @@
+"""What a render can reach outside the script, one small interface per capability.
+
+A function never asks a backend what it happens to have: it asks the
+render's `Context` for a capability (``context.capability(DataExtensions,
+"Lookup")``), and gets an object implementing that interface or a
+`ScriptError` naming the capability, the function and the backend that
+lacks it.
+
+Where a capability comes from, first match wins:
+
+1. a connection given to the context for it (``Context(connections=[...])``:
+   any object with a ``capability(kind)`` method, e.g. a Salesforce REST
+   connector next to the default simulator);
+2. the context's backend (``Context(backend=...)``: the embedded simulator
+   by default, or a Marketing Cloud tenant), through its own
+   ``capability(kind)``, which names what it provides explicitly;
+3. content only: the workspace's ``Content/`` folder, when the context was
+   given no backend (content needs no simulator database).
+
+The interfaces take request objects where a call has more than two or
+three inputs, so a new option does not change every implementation's
+signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from .api_objects import ApiObject
+    from .backends.base import CallResult, RetrieveResult
+    from .content import ContentBlock, ContentImage
+    from .data_extensions import DataExtensionSpec
+    from .values import Row
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A backend or connection: what it is called in messages, and the capabilities it provides."""
+
+    name: str
+
+    def capability(self, kind: type[T]) -> T | None: ...
+
+
+# ---- data extensions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowsRequest:
+    """Which rows of a data extension: field/value pairs ANDed, an order, at most `limit` rows."""
+
+    data_extension: str
+    criteria: Sequence[tuple[str, Any]] = ()
+    order_by: str | None = None  # "Points DESC, Name"
+    limit: int | None = None
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """ClaimRow(): the claimant's row if it has one, else the first unclaimed row, now claimed."""
+
+    data_extension: str
+    claim_column: str
+    claimant: Sequence[tuple[str, Any]] = ()
+
+
+class DataExtensions(Protocol):
+    CAPABILITY: ClassVar[str] = "data extensions"
+
+    def spec(self, name: str) -> DataExtensionSpec: ...
+
+    def select(self, request: RowsRequest) -> list[Row]: ...
+
+    def count(self, name: str, criteria: Sequence[tuple[str, Any]] = ()) -> int: ...
+
+    def insert(self, name: str, values: dict[str, Any]) -> int: ...
+
+    def update(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int: ...
+
+    def upsert(self, name: str, criteria: Sequence[tuple[str, Any]], values: dict[str, Any]) -> int: ...
+
+    def delete(self, name: str, criteria: Sequence[tuple[str, Any]]) -> int: ...
+
+    def claim(self, request: ClaimRequest) -> Row | None: ...
+
+
+# ---- Marketing Cloud API objects (the SOAP verbs) ------------------------------------
+
+
+class ApiObjects(Protocol):
+    """Create, Update, Delete, Retrieve, Perform and Execute on Marketing Cloud API objects.
+
+    API-level failures are answers (an error status and message), not
+    exceptions, as Marketing Cloud hands them to the script.
+    """
+
+    CAPABILITY: ClassVar[str] = "Marketing Cloud API objects"
+
+    def create(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
+    def update(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
+    def delete(self, target: ApiObject, options: ApiObject | None = None) -> CallResult: ...
+
+    def retrieve(self, request: ApiObject) -> RetrieveResult: ...
+
+    def perform(self, target: ApiObject, action: str) -> CallResult: ...
+
+    def execute(self, request: ApiObject) -> CallResult: ...
+
+
+# ---- content --------------------------------------------------------------------------
+
+
+class Content(Protocol):
+    """Content blocks and images by name, customer key and ID."""
+
+    CAPABILITY: ClassVar[str] = "content"
+
+    origin: str  # where content comes from, for messages: "the workspace's Content/ folder (...)"
+
+    def block_by_name(self, name: str) -> ContentBlock | None: ...
+
+    def block_by_key(self, key: str) -> ContentBlock | None: ...
+
+    def block_by_id(self, id_: str) -> ContentBlock | None: ...
+
+    def image_by_key(self, key: str) -> ContentImage | None: ...
+
+    def image_by_id(self, id_: str) -> ContentImage | None: ...
+
+    def source(self, block: ContentBlock) -> str: ...
+
+    def file_path(self, block: ContentBlock) -> str | None:
+        """The block's file on this machine, for debuggers and tracebacks; None when it has none."""
+        ...
+
+
+# ---- Sales and Service Cloud --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SalesforceCondition:
+    """One `field operator value` set of RetrieveSalesforceObjects()."""
+
+    field: str
+    operator: str  # "=", "!=", "<", "<=", ">", ">="
+    value: str
+
+
+@dataclass(frozen=True)
+class SalesforceQuery:
+    sobject: str
+    fields: Sequence[str]
+    conditions: Sequence[SalesforceCondition] = ()
+    limit: int = 1000  # "the resulting rowset contains a maximum of 1,000 rows"
+
+
+class SalesforceCRM(Protocol):
+    """A Salesforce org reached through Marketing Cloud Connect.
+
+    Failures raise `ScriptError` with Marketing Cloud's wording, as the
+    AMPscript functions stop the render on them.
+    """
+
+    CAPABILITY: ClassVar[str] = "Sales and Service Cloud (Marketing Cloud Connect)"
+
+    def create(self, sobject: str, values: Sequence[tuple[str, Any]]) -> str:
+        """The new record's 18-character ID."""
+        ...
+
+    def retrieve(self, query: SalesforceQuery) -> list[Row]: ...
+
+    def update(self, sobject: str, record_id: str, values: Sequence[tuple[str, Any]]) -> bool: ...
+
+    def job_sources(self, job_id: str) -> list[Row]:
+        """RetrieveSalesforceJobSources(): the campaigns, reports or lists a send went to."""
+        ...
+
+
+# ---- Microsoft Dynamics CRM ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DynamicsQuery:
+    entity: str
+    attributes: Sequence[str]
+    conditions: Sequence[tuple[str, str, str]] = ()  # (attribute, operator, value), ANDed
+    limit: int | None = None
+
+
+class DynamicsCRM(Protocol):
+    """A Microsoft Dynamics CRM (Dataverse) organization reached through Marketing Cloud's connector."""
+
+    CAPABILITY: ClassVar[str] = "Microsoft Dynamics CRM"
+
+    def describe_entities(self) -> list[Row]: ...
+
+    def describe_attributes(self, entity: str) -> list[Row]: ...
+
+    def create(self, entity: str, values: Sequence[tuple[str, Any]]) -> str: ...
+
+    def retrieve(self, query: DynamicsQuery) -> list[Row]: ...
+
+    def retrieve_fetch_xml(self, fetch_xml: str) -> list[Row]: ...
+
+    def update(self, entity: str, ids: Sequence[str], values: Sequence[tuple[str, Any]]) -> int: ...
+
+    def upsert(
+        self, entity: str, keys: Sequence[tuple[str, Any]], values: Sequence[tuple[str, Any]]
+    ) -> str: ...
+
+    def set_state(self, entity: str, record_id: str, state: str, status: str) -> None: ...
+
+    def add_list_member(self, list_id: str, member_id: str) -> None: ...
+
+
+# ---- MobileConnect --------------------------------------------------------------------------
+
+
+@dataclass
+class SmsConversation:
+    short_code: str
+    mobile_number: str
+    keyword: str
+    next_keyword: str | None = None
+    active: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class MobileConnect(Protocol):
+    """SMS conversations, next keywords and MobileConnect contacts."""
+
+    CAPABILITY: ClassVar[str] = "MobileConnect"
+
+    def create_conversation(self, short_code: str, mobile_number: str, keyword: str) -> bool: ...
+
+    def end_conversation(self, short_code: str, mobile_number: str) -> bool: ...
+
+    def set_next_keyword(self, short_code: str, mobile_number: str, keyword: str) -> bool: ...
+
+    def conversation(self, short_code: str, mobile_number: str) -> SmsConversation | None: ...
+
+    def upsert_contact(
+        self, channel: str, key_name: str, key_value: str, attributes: Sequence[tuple[str, Any]]
+    ) -> int: ...
+
+
+CAPABILITIES: tuple[type, ...] = (DataExtensions, ApiObjects, Content, SalesforceCRM, DynamicsCRM, MobileConnect)
+
+
+def capability_name(kind: type) -> str:
+    """The capability as messages name it: "data extensions", "MobileConnect"."""
+    return kind.CAPABILITY  # type: ignore[attr-defined]
