@@ -158,6 +158,13 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.json",
         help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
     )
+    parser.add_argument(
+        "--salesforce",
+        choices=("simulator", "rest"),
+        default="simulator",
+        help="where the Sales and Service Cloud functions go: the org simulator (default, the workspace's "
+        "Salesforce/ folder) or a real org over its REST API (the AMPC_SF_* environment variables)",
+    )
     page = parser.add_argument_group("page request (render as a CloudPage)")
     page.add_argument("--method", type=str.upper, choices=("GET", "POST"), help="the request method (default GET)")
     page.add_argument(
@@ -340,6 +347,7 @@ def _render_file(arguments: argparse.Namespace, render: Any) -> int:
             subscriber=subscriber,
             state=arguments.state,
             backend=_backend(arguments),
+            connections=_connections(arguments),
             request=request,
             kind=arguments.context,
         )
@@ -423,6 +431,19 @@ def _backend(arguments: argparse.Namespace):
         print(f"ampc run: error: {error}", file=sys.stderr)
         raise _Failure from None
     return SoapBackend(config)
+
+
+def _connections(arguments: argparse.Namespace) -> list:
+    """The connections asked for besides the backend: a Salesforce org over REST."""
+    if arguments.salesforce != "rest":
+        return []
+    from ampscript.backends.salesforce_rest import SalesforceConfig, SalesforceConfigError, SalesforceRest
+
+    try:
+        return [SalesforceRest(SalesforceConfig.from_env())]
+    except SalesforceConfigError as error:
+        print(f"ampc run: error: --salesforce rest: {error} (see the AMPC_SF_* variables in the README)", file=sys.stderr)
+        raise _Failure from None
 
 
 def _load_subscriber(path: Path) -> dict:

@@ -48,7 +48,7 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -328,7 +328,7 @@ class SalesforceOrg:
                 try:
                     self._insert(schema, row, seeded=True)
                 except ScriptError as error:
-                    raise ScriptError(f"{where} (record {number}): {error}") from None
+                    raise ScriptError(f"{where} (record {number}): {error.message}") from None
 
     def _seed_job_sources(self, data: Any, where: str) -> None:
         if not isinstance(data, dict) or not all(isinstance(rows, list) for rows in data.values()):
@@ -411,7 +411,7 @@ class SalesforceOrg:
 
     def retrieve(self, query: SalesforceQuery) -> list[Row]:
         schema = self.schema(query.sobject)
-        fields = [schema.field(name) for name in query.fields]
+        readers = [self._reader(schema, name) for name in query.fields]
         for condition in query.conditions:
             if condition.operator not in OPERATORS:
                 raise SalesforceError(
@@ -425,10 +425,48 @@ class SalesforceOrg:
             record = json.loads(text)
             record["Id"] = record_id
             if all(_matches(f, record.get(f.name), c) for f, c in conditions):
-                rows.append(Row((f.name, record.get(f.name)) for f in fields))
+                rows.append(Row((name, read(record)) for name, read in readers))
                 if len(rows) >= query.limit:
                     break
         return rows
+
+    def _reader(self, schema: SObjectSchema, name: str) -> tuple[str, Callable[[dict[str, Any]], str | None]]:
+        """A retrieved column's name and how to read it from a record: a field, or a parent's (``Account.Name``).
+
+        ``Account.Name`` follows the reference field ``AccountId``, and
+        ``Parent__r.Name`` the custom ``Parent__c``, to the record it names
+        (choice: one level; the column is named as the script wrote it).
+        """
+        path = name.strip()
+        if "." not in path:
+            f = schema.field(path)
+            return f.name, lambda record: record.get(f.name)
+        relation, _, inner = path.partition(".")
+        reference_name = relation[:-3] + "__c" if relation.lower().endswith("__r") else relation + "Id"
+        try:
+            reference = schema.field(reference_name)
+        except SalesforceError:
+            reference = None
+        if reference is None or reference.type not in _ID_TYPES or "." in inner:
+            raise SalesforceError(
+                "INVALID_FIELD", f"Didn't understand relationship '{relation}' in field path '{path}' on entity '{schema.name}'"
+            )
+
+        def read(record: dict[str, Any]) -> str | None:
+            parent_id = record.get(reference.name)
+            if parent_id is None:
+                return None
+            found = self.db.execute(
+                "SELECT sobject, fields FROM _ampc_salesforce_record WHERE id = ?", (parent_id,)
+            ).fetchone()
+            if found is None:
+                return None
+            parent = self.schema(found[0])
+            parent_record = json.loads(found[1])
+            parent_record["Id"] = parent_id
+            return parent_record.get(parent.field(inner).name)
+
+        return path, read
 
     def update(self, sobject: str, record_id: str, values: Sequence[tuple[str, Any]]) -> bool:
         """True when the record was updated; False for a record error (no such record, a value it refuses)."""
