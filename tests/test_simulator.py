@@ -333,3 +333,54 @@ def test_a_killed_run_leaves_the_state_file_whole(tmp_path):
     command = [sys.executable, "-m", "ampc", "run", str(one), "--state", str(state)]
     assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == "1"
     assert subprocess.run(command, capture_output=True, text=True, timeout=60).stdout == "2"
+
+
+# ---- the index of identifying keys (ampscript.backends.api_store) ----------------------------
+
+
+def test_objects_are_found_by_their_keys_through_the_index(tmp_path):
+    from ampscript.api_objects import ApiObject
+    from ampscript.backends.simulator import Simulator
+
+    simulator = Simulator(str(tmp_path / "state.db"))
+    for number in range(1, 4):
+        target = ApiObject("List")
+        target.set("ListName", f"List {number}")
+        target.set("CustomerKey", f"key-{number}")
+        assert simulator.create(target).status == "OK"
+    probe = ApiObject("List")
+    probe.set("CustomerKey", "KEY-2")  # keys match ignoring case, as before the index
+    row_id, found = simulator.find(probe)
+    assert found["ListName"] == "List 2"
+    indexed = simulator.db.execute(
+        "SELECT name, value FROM _ampc_api_object_key WHERE object_id = ? ORDER BY name", (row_id,)
+    ).fetchall()
+    assert ("CustomerKey", "KEY-2") in indexed and ("ID", "2") in indexed
+    renamed = ApiObject("List")
+    renamed.set("CustomerKey", "key-2")
+    renamed.set("ID", 20)
+    assert simulator.update(renamed).status == "OK"
+    by_id = ApiObject("List")
+    by_id.set("ID", "20")  # the index holds the new ID
+    assert simulator.find(by_id)[0] == row_id
+    assert simulator.delete(renamed).status == "OK"
+    assert simulator.find(probe) is None
+    assert not simulator.db.execute("SELECT 1 FROM _ampc_api_object_key WHERE object_id = ?", (row_id,)).fetchall()
+
+
+def test_a_state_file_from_before_the_index_is_indexed_when_opened(tmp_path):
+    from ampscript.api_objects import ApiObject
+    from ampscript.backends.simulator import Simulator
+
+    state = str(tmp_path / "state.db")
+    first = Simulator(state)
+    target = ApiObject("List")
+    target.set("ListName", "Old")
+    target.set("CustomerKey", "old-key")
+    first.create(target)
+    first.db.execute("DELETE FROM _ampc_api_object_key")
+    first.db.execute("DELETE FROM _ampc_meta WHERE key = 'api_key_index'")
+    first.db.close()
+    probe = ApiObject("List")
+    probe.set("CustomerKey", "old-key")
+    assert Simulator(state).find(probe)[1]["ListName"] == "Old"
