@@ -149,6 +149,10 @@ class FakeMarketingCloud:
         self.refuse_tokens: str | None = None  # "http401" or "fault"
         self.next_http_error: int | None = None  # answer the next SOAP call with this bare HTTP status
         self._pages: dict[str, list[etree._Element]] = {}
+        # Data extension rows, by customer key: field name -> text (`add_data_extension`).
+        self.rows: dict[str, list[dict[str, str]]] = {}
+        self.assets: list[dict[str, Any]] = []  # Content Builder assets, as the asset API answers them
+        self.rest_requests: list[tuple[str, str]] = []  # (method, path with query)
 
     # ---- seeding -----------------------------------------------------------------
 
@@ -167,6 +171,18 @@ class FakeMarketingCloud:
             fields["ID"] = [self._element("ID", str(next(self.ids)))]
         self.store.append(stored)
         return stored
+
+    def add_data_extension(
+        self, name: str, key: str, fields: list[tuple[str, str, bool]], rows: list[dict[str, str]] = ()
+    ) -> None:
+        """A data extension, its fields ((name, FieldType, IsPrimaryKey)) and rows, as the tenant would hold them."""
+        self.seed("DataExtension", Name=name, CustomerKey=key)
+        for ordinal, (field_name, field_type, primary) in enumerate(fields):
+            self.seed(
+                "DataExtensionField", Name=field_name, FieldType=field_type, IsPrimaryKey=str(primary).lower(),
+                IsRequired=str(primary).lower(), Ordinal=str(ordinal), DataExtension={"CustomerKey": key},
+            )
+        self.rows[key] = [dict(row) for row in rows]
 
     def _element(self, name: str, value: Any) -> etree._Element:
         element = etree.Element(_t(name))
@@ -200,6 +216,40 @@ class FakeMarketingCloud:
             "soap_instance_url": f"{self.url}/",
             "rest_instance_url": f"{self.url}/rest/",
         }
+
+    # ---- REST endpoint (data extension counts, Content Builder assets) ------------------
+
+    def rest_get(self, path: str, authorization: str) -> tuple[int, Any]:
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        parts = urlsplit(path)
+        self.rest_requests.append(("GET", path))
+        if authorization.removeprefix("Bearer ") not in self.valid_tokens:
+            return 401, {"message": "Not Authorized", "errorcode": 0}
+        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        rest = unquote(parts.path).removeprefix("/rest/")
+        if rest.startswith("data/v1/customobjectdata/key/") and rest.endswith("/rowset"):
+            key = rest[len("data/v1/customobjectdata/key/"):-len("/rowset")]
+            if key not in self.rows:
+                return 404, {"message": f"Data extension {key} not found", "errorcode": 10000}
+            if query.get("$pageSize") != "1":
+                self.failures.append(f"a row count asked for page size {query.get('$pageSize')}")
+            return 200, {"page": 1, "pageSize": 1, "count": len(self.rows[key]), "items": []}
+        if rest == "asset/v1/content/assets":
+            wanted = _odata_equals(query.get("$filter", ""))
+            if wanted is None:
+                self.failures.append(f"unreadable asset filter {query.get('$filter')!r}")
+                return 400, {"message": "Invalid filter", "errorcode": 10001}
+            field, value = wanted
+            items = [a for a in self.assets if str(a.get(field, "")).lower() == value.lower()]
+            return 200, {"count": len(items), "page": 1, "pageSize": 50, "items": items}
+        if rest.startswith("asset/v1/content/assets/"):
+            found = [a for a in self.assets if str(a.get("id")) == rest.rsplit("/", 1)[1]]
+            if not found:
+                return 404, {"message": "Asset not found", "errorcode": 10002}
+            return 200, found[0]
+        self.failures.append(f"unexpected REST GET {path}")
+        return 404, {"message": "Not found", "errorcode": 404}
 
     # ---- SOAP endpoint ---------------------------------------------------------------
 
@@ -268,6 +318,9 @@ class FakeMarketingCloud:
         answer = _new("CreateResponse")
         for target in request.findall(_t("Objects")):
             kind = _xsi_type(target)
+            if kind == "DataExtensionObject":
+                self._row_result(answer, "CreateResult", target, self._create_row(target))
+                continue
             key = target.findtext(_t("CustomerKey"))
             if key and any(s.object_type == kind and s.text("CustomerKey") == key for s in self.store):
                 _result(
@@ -296,6 +349,9 @@ class FakeMarketingCloud:
     def _update(self, request: etree._Element) -> etree._Element:
         answer = _new("UpdateResponse")
         for target in request.findall(_t("Objects")):
+            if _xsi_type(target) == "DataExtensionObject":
+                self._row_result(answer, "UpdateResult", target, self._change_row(target, delete=False))
+                continue
             found = self._find(target)
             if found is None:
                 _result(
@@ -318,6 +374,9 @@ class FakeMarketingCloud:
     def _delete(self, request: etree._Element) -> etree._Element:
         answer = _new("DeleteResponse")
         for target in request.findall(_t("Objects")):
+            if _xsi_type(target) == "DataExtensionObject":
+                self._row_result(answer, "DeleteResult", target, self._change_row(target, delete=True))
+                continue
             found = self._find(target)
             if found is None:
                 _result(
@@ -334,6 +393,77 @@ class FakeMarketingCloud:
         _finish(answer)
         return answer
 
+    # -- data extension rows
+
+    @staticmethod
+    def _pairs(target: etree._Element, wrapper: str, item: str) -> dict[str, str]:
+        return {
+            (p.findtext(_t("Name")) or ""): (p.findtext(_t("Value")) or "")
+            for p in target.findall(f"{_t(wrapper)}/{_t(item)}")
+        }
+
+    def _fields_of(self, key: str) -> dict[str, bool]:
+        """Field name -> is it the primary key, of the data extension with this customer key."""
+        return {
+            s.text("Name"): s.text("IsPrimaryKey") == "true"
+            for s in self.store
+            if s.object_type == "DataExtensionField" and s.text("DataExtension.CustomerKey") == key
+        }
+
+    def _create_row(self, target: etree._Element) -> str | None:
+        key = target.findtext(_t("CustomerKey")) or ""
+        if key not in self.rows:
+            return f"Data extension with CustomerKey '{key}' not found"
+        values = self._pairs(target, "Properties", "Property")
+        fields = self._fields_of(key)
+        unknown = [name for name in values if name not in fields]
+        if unknown:
+            return f"The field '{unknown[0]}' does not exist"
+        for pk in (name for name, primary in fields.items() if primary):
+            if any(row.get(pk, "").lower() == values.get(pk, "").lower() for row in self.rows[key]):
+                return "Violation of PRIMARY KEY constraint"
+        self.rows[key].append(values)
+        return None
+
+    def _change_row(self, target: etree._Element, *, delete: bool) -> str | None:
+        key = target.findtext(_t("CustomerKey")) or ""
+        if key not in self.rows:
+            return f"Data extension with CustomerKey '{key}' not found"
+        keys = self._pairs(target, "Keys", "Key")
+        primary = {name for name, is_primary in self._fields_of(key).items() if is_primary}
+        if set(keys) != primary:
+            self.failures.append(f"row {('delete' if delete else 'update')} keyed by {sorted(keys)}, not {sorted(primary)}")
+            return "The Keys must be the primary key"
+        for row in self.rows[key]:
+            if all(row.get(name, "").lower() == value.lower() for name, value in keys.items()):
+                if delete:
+                    self.rows[key].remove(row)
+                else:
+                    row.update(self._pairs(target, "Properties", "Property"))
+                return None
+        return "No row matched the keys"
+
+    def _row_result(self, answer: etree._Element, tag: str, target: etree._Element, error: str | None) -> None:
+        if error is None:
+            _result(answer, tag, "OK", "OK", echo=target if tag != "CreateResult" else None)
+        else:
+            _result(answer, tag, "Error", error, error_code="2", echo=target if tag != "CreateResult" else None)
+
+    def _row_results(self, key: str, wanted: list[str], condition: etree._Element | None) -> list[etree._Element]:
+        results = []
+        for row in self.rows.get(key, []):
+            if condition is not None and not _matches(_RowView(row), condition, ignore_case=True):
+                continue
+            element = _new("Results")
+            element.set(f"{{{XSI}}}type", "DataExtensionObject")
+            properties = etree.SubElement(element, _t("Properties"))
+            for name in wanted:
+                item = etree.SubElement(properties, _t("Property"))
+                etree.SubElement(item, _t("Name")).text = name
+                etree.SubElement(item, _t("Value")).text = row.get(name, "")
+            results.append(element)
+        return results
+
     # -- Retrieve
 
     def _retrieve(self, message: etree._Element) -> etree._Element:
@@ -349,6 +479,8 @@ class FakeMarketingCloud:
         kind = request.findtext(_t("ObjectType"))
         wanted = [p.text for p in request.findall(_t("Properties"))]
         condition = request.find(_t("Filter"))
+        if kind and kind.startswith("DataExtensionObject[") and kind.endswith("]"):
+            return self._page(answer, self._row_results(kind[len("DataExtensionObject["):-1], wanted, condition))
         matches = [
             s for s in self.store if s.object_type == kind and (condition is None or _matches(s, condition))
         ]
@@ -518,10 +650,22 @@ def _fault(code: str, message: str, detail_code: str | None = None) -> bytes:
 # ---- filters ------------------------------------------------------------------------
 
 
-def _matches(stored: Stored, condition: etree._Element) -> bool:
+class _RowView:
+    """A data extension row where a filter expects a Stored object (`text(name)`); names ignore case, as SQL's."""
+
+    def __init__(self, row: dict[str, str]) -> None:
+        self._row = {name.lower(): value for name, value in row.items()}
+
+    def text(self, name: str) -> str | None:
+        value = self._row.get(name.lower())
+        return value if value != "" else None
+
+
+def _matches(stored: Stored, condition: etree._Element, ignore_case: bool = False) -> bool:
+    """Does the stored object pass the filter?  Data extension rows compare text ignoring case, as SQL Server does."""
     if _xsi_type(condition) == "ComplexFilterPart":
-        left = _matches(stored, condition.find(_t("LeftOperand")))
-        right = _matches(stored, condition.find(_t("RightOperand")))
+        left = _matches(stored, condition.find(_t("LeftOperand")), ignore_case)
+        right = _matches(stored, condition.find(_t("RightOperand")), ignore_case)
         return (left or right) if condition.findtext(_t("LogicalOperator")) == "OR" else (left and right)
     actual = stored.text(condition.findtext(_t("Property")) or "")
     operator = condition.findtext(_t("SimpleOperator"))
@@ -532,6 +676,8 @@ def _matches(stored: Stored, condition: etree._Element) -> bool:
         return bool(actual)
     if actual is None:
         return False
+    if ignore_case:
+        actual, values = actual.lower(), [value.lower() for value in values]
     if operator == "equals":
         return actual == values[0]
     if operator == "notEquals":
@@ -546,6 +692,14 @@ def _matches(stored: Stored, condition: etree._Element) -> bool:
     if operator == "like":
         return values[0].strip("%").lower() in actual.lower()
     raise ValueError(f"the fake does not know SimpleOperator {operator}")
+
+
+def _odata_equals(text: str) -> tuple[str, str] | None:
+    """`customerKey eq 'a''b'` as ("customerKey", "a'b"); None for anything else (the value must be quoted)."""
+    import re
+
+    match = re.fullmatch(r"(customerKey|name) eq '((?:[^']|'')*)'", text)
+    return (match.group(1), match.group(2).replace("''", "'")) if match else None
 
 
 def _numeric(*texts: str) -> bool:
@@ -585,6 +739,10 @@ def _handler_for(cloud: FakeMarketingCloud) -> type[BaseHTTPRequestHandler]:
                 self._answer(status, document or b"", "text/xml; charset=utf-8")
             else:
                 self._answer(404, b"", "text/plain")
+
+        def do_GET(self) -> None:
+            status, answer = cloud.rest_get(self.path, self.headers.get("Authorization", ""))
+            self._answer(status, json.dumps(answer).encode(), "application/json")
 
         def _answer(self, status: int, payload: bytes, content_type: str) -> None:
             self.send_response(status)

@@ -15,7 +15,8 @@ from ampscript import ScriptError
 from ampscript.registry import lookup
 
 # A function Salesforce documents but the runtime does not implement (checked below).
-UNSUPPORTED = "AddMSCRMListMember"
+# The catalog's one name that no AMPscript function has: server-side JavaScript's.
+UNSUPPORTED = "GetValue"
 
 
 def compile_error(source: str, filename: str = "bad.amp") -> ampc.CompileError:
@@ -145,14 +146,14 @@ CASES = {
         "%%= Zzyzx(1) =%%",
         diagnostic("bad.amp:1:5", "unknown function 'Zzyzx'", "%%= Zzyzx(1) =%%", 5),
     ),
-    "documented but unsupported function": (
-        f'%%[ set @x = {UNSUPPORTED.lower()}("a", "b") ]%%',
+    "server-side JavaScript function": (
+        f'%%[ set @x = {UNSUPPORTED.lower()}("a") ]%%',
         diagnostic(
             "bad.amp:1:14",
-            f"{UNSUPPORTED}() (Microsoft Dynamics CRM) is an AMPscript function that ampc does not support yet",
-            f'%%[ set @x = {UNSUPPORTED.lower()}("a", "b") ]%%',
+            "GetValue() is server-side JavaScript's Platform.Variable.GetValue, not an AMPscript function",
+            f'%%[ set @x = {UNSUPPORTED.lower()}("a") ]%%',
             14,
-            "run 'ampc functions' to list the supported functions",
+            "in AMPscript, read the variable itself: @name",
         ),
     ),
     "literal as out-parameter": (
@@ -277,6 +278,23 @@ def test_error_is_reported_exactly(name):
     error = compile_error(source)
     assert str(error) == expected
     assert error.problems == [error]
+
+
+def test_a_documented_function_ampc_lacks_says_so(monkeypatch):
+    """Every catalog function is implemented today; one added to the catalog later gets AMP011."""
+    from ampc import calls
+
+    catalog = dict(calls._catalog())
+    catalog["newfunction"] = ("NewFunction", "Utility")
+    monkeypatch.setattr(calls, "_catalog", lambda: catalog)
+    error = compile_error('%%[ set @x = newfunction("a") ]%%')
+    assert str(error) == diagnostic(
+        "bad.amp:1:14",
+        "NewFunction() (Utility) is an AMPscript function that ampc does not support yet",
+        '%%[ set @x = newfunction("a") ]%%',
+        14,
+        "run 'ampc functions' to list the supported functions",
+    )
 
 
 def test_unsupported_function_is_documented_but_not_registered(capsys):

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+from .errors import ScriptError
+
 if TYPE_CHECKING:
     from .api_objects import ApiObject
     from .backends.base import CallResult, RetrieveResult
@@ -187,69 +189,129 @@ class SalesforceCRM(Protocol):
 # ---- Microsoft Dynamics CRM ----------------------------------------------------------------
 
 
+class DynamicsError(ScriptError):
+    """A failure the Dynamics organization reports (unknown entity or attribute, a wrong value, a missing record).
+
+    Providers raise it with the organization's own wording; the functions
+    (`ampscript.functions.dynamics`) put the function's name in front.
+    """
+
+
+@dataclass(frozen=True)
+class DynamicsCondition:
+    """One condition on an attribute, with FetchXML's operator names.
+
+    ``operator`` is one of eq, ne, lt, le, gt, ge, like, not-like,
+    begins-with, ends-with, null, not-null, in; ``value`` is the text to
+    compare with (None for null / not-null), ``values`` the list for in.
+    """
+
+    attribute: str
+    operator: str
+    value: Any = None
+    values: Sequence[Any] = ()
+
+
 @dataclass(frozen=True)
 class DynamicsQuery:
+    """Records of one entity: the attributes to return, conditions ANDed, an order and a row limit."""
+
     entity: str
     attributes: Sequence[str]
-    conditions: Sequence[tuple[str, str, str]] = ()  # (attribute, operator, value), ANDed
+    conditions: Sequence[DynamicsCondition] = ()
+    order_by: Sequence[tuple[str, bool]] = ()  # (attribute, descending)
     limit: int | None = None
 
 
+@dataclass(frozen=True)
+class DynamicsUpsert:
+    """UpsertMscrmRecord(): update the first record matching `match` (in `order_by` order), or create one.
+
+    A created record gets the `match` pairs and the `values` pairs; an
+    updated one only the `values` pairs.
+    """
+
+    entity: str
+    match: Sequence[tuple[str, Any]]
+    values: Sequence[tuple[str, Any]]
+    order_by: Sequence[tuple[str, bool]] = ()  # (attribute, descending)
+
+
 class DynamicsCRM(Protocol):
-    """A Microsoft Dynamics CRM (Dataverse) organization reached through Marketing Cloud's connector."""
+    """A Microsoft Dynamics CRM (Dataverse) organization reached through Marketing Cloud's connector.
+
+    Entity and attribute names are logical names (``contact``,
+    ``emailaddress1``), matched without regard to case; record IDs are
+    GUIDs.  Failures raise `DynamicsError`.
+    """
 
     CAPABILITY: ClassVar[str] = "Microsoft Dynamics CRM"
 
-    def describe_entities(self) -> list[Row]: ...
+    def describe_entities(self) -> list[Row]:
+        """One row per entity: Name (logical name) and DisplayName."""
+        ...
 
-    def describe_attributes(self, entity: str) -> list[Row]: ...
+    def describe_attributes(self, entity: str) -> list[Row]:
+        """One row per attribute: Name, DisplayName, Type, Required, Options."""
+        ...
 
-    def create(self, entity: str, values: Sequence[tuple[str, Any]]) -> str: ...
+    def create(self, entity: str, values: Sequence[tuple[str, Any]]) -> str:
+        """The new record's GUID."""
+        ...
 
     def retrieve(self, query: DynamicsQuery) -> list[Row]: ...
 
     def retrieve_fetch_xml(self, fetch_xml: str) -> list[Row]: ...
 
-    def update(self, entity: str, ids: Sequence[str], values: Sequence[tuple[str, Any]]) -> int: ...
+    def update(self, entity: str, ids: Sequence[str], values: Sequence[tuple[str, Any]]) -> int:
+        """How many of the records were updated (a GUID no record has is not counted)."""
+        ...
 
-    def upsert(
-        self, entity: str, keys: Sequence[tuple[str, Any]], values: Sequence[tuple[str, Any]]
-    ) -> str: ...
+    def upsert(self, request: DynamicsUpsert) -> str:
+        """The GUID of the record updated or created."""
+        ...
 
-    def set_state(self, entity: str, record_id: str, state: str, status: str) -> None: ...
+    def set_state(self, entity: str, record_id: str, state: str, status: int) -> None:
+        """`state` by name (Active, Inactive) or code; `status` a status code, -1 for the state's default."""
+        ...
 
-    def add_list_member(self, list_id: str, member_id: str) -> None: ...
+    def add_list_member(self, list_id: str, member_id: str) -> None:
+        """Add an account, contact or lead to a marketing list (nothing if it is a member already)."""
+        ...
 
 
 # ---- MobileConnect --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class SmsConversation:
-    short_code: str
-    mobile_number: str
-    keyword: str
-    next_keyword: str | None = None
-    active: bool = True
-    data: dict[str, Any] = field(default_factory=dict)
+    """An SMS conversation between one of the account's numbers and a contact's phone."""
+
+    origination_number: str  # the short or long code
+    destination_number: str  # the contact's phone, with its country code
+    next_keyword: str | None
 
 
 class MobileConnect(Protocol):
-    """SMS conversations, next keywords and MobileConnect contacts."""
+    """SMS conversations and their next keywords, and MobileConnect contacts."""
 
     CAPABILITY: ClassVar[str] = "MobileConnect"
 
-    def create_conversation(self, short_code: str, mobile_number: str, keyword: str) -> bool: ...
+    def create_conversation(self, origination_number: str, destination_number: str, next_keyword: str) -> None: ...
 
-    def end_conversation(self, short_code: str, mobile_number: str) -> bool: ...
+    def end_conversation(self, origination_number: str, destination_number: str) -> None: ...
 
-    def set_next_keyword(self, short_code: str, mobile_number: str, keyword: str) -> bool: ...
+    def set_next_keyword(self, origination_number: str, destination_number: str, keyword: str) -> None: ...
 
-    def conversation(self, short_code: str, mobile_number: str) -> SmsConversation | None: ...
+    def conversation(self, origination_number: str, destination_number: str) -> SmsConversation | None:
+        """The active conversation between the two numbers, if there is one."""
+        ...
 
-    def upsert_contact(
-        self, channel: str, key_name: str, key_value: str, attributes: Sequence[tuple[str, Any]]
-    ) -> int: ...
+    def upsert_contact(self, phone_number: str, attributes: Sequence[tuple[str, Any]]) -> None:
+        """Create or update the contact with this phone number (the mobile channel's key)."""
+        ...
+
+    def contact(self, phone_number: str) -> Row | None: ...
 
 
 CAPABILITIES: tuple[type, ...] = (DataExtensions, ApiObjects, Content, SalesforceCRM, DynamicsCRM, MobileConnect)

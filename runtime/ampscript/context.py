@@ -13,6 +13,7 @@ from .capabilities import Content, capability_name
 from .contexts import check_kind
 from .errors import ScriptError
 from .limits import Limits
+from .sms import InboundSms
 from .values import Row, clean_text
 from .workspace import Workspace
 
@@ -42,6 +43,11 @@ class Context:
       clock), so tests of date logic are repeatable;
     * ``request``: the HTTP request a CloudPage is rendered for (see
       `ampscript.request`); none for emails;
+    * ``sms``: the inbound SMS a MobileConnect reply is rendered for
+      (default: the workspace's ``sms.json``, if any; an
+      `ampscript.sms.InboundSms`, its text, or a mapping of its fields):
+      Msg(0) and its parts,
+      and the ``MOBILE_NUMBER`` and ``SHORT_CODE`` strings;
     * ``state``: an SQLite file that keeps the simulator's state (data
       extensions, API objects) across renders and runs; seeded from the
       workspace the first time (default: in memory, fresh per context);
@@ -72,6 +78,7 @@ class Context:
         limits: Limits | Mapping[str, Any] | None = None,
         local_time_zone: str | _dt.tzinfo | None = None,
         kind: str | None = None,
+        sms: InboundSms | str | Mapping[str, Any] | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         attributes = subscriber if subscriber is not None else self.workspace.subscriber()
@@ -86,6 +93,9 @@ class Context:
         self._now = now
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
+        # the inbound SMS a MobileConnect reply renders for (ampscript.sms); read on first use
+        self._sms = InboundSms.of(sms)
+        self._sms_given = sms is not None
         # "email", "page" or "sms": reject what Marketing Cloud rejects there (ampscript.contexts); None: permissive
         self.kind = check_kind(kind)
         self._rendering = False  # a top-level render is running
@@ -113,6 +123,17 @@ class Context:
                     limits = Limits.from_settings(given, "Context(limits=...)", base=limits)
                 self._limits = limits
         return self._limits
+
+    @property
+    def sms(self) -> InboundSms | None:
+        """The inbound SMS: the one given, else the workspace's sms.json, else None."""
+        if not self._sms_given:
+            self._sms_given = True
+            try:
+                self._sms = InboundSms.of(self.workspace.inbound_sms())
+            except ValueError as error:
+                raise ScriptError(f"{self.workspace.path('sms.json')}: {error}") from None
+        return self._sms
 
     def now(self) -> _dt.datetime:
         """Marketing Cloud system time: Central Standard Time (UTC-6) all year, no daylight saving."""

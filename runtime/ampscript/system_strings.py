@@ -86,6 +86,11 @@ def _subscriber_key(context: Context) -> Any:
     return context.attribute("emailaddr", required=False)
 
 
+def _sms(part: Callable[[Any], str]) -> Callable[[Context], Any]:
+    """A part of the inbound SMS the render answers (`ampscript.sms`), empty without one."""
+    return lambda context: part(context.sms) if context.sms is not None else ""
+
+
 _STRINGS = [
     # Subscriber
     SystemString("emailaddr", "email address", _EMPTY, ("EmailAddress", "Email Address", "Email")),
@@ -140,8 +145,8 @@ _STRINGS = [
     # CloudPages and mobile
     SystemString("pageurl", "the current CloudPages URL", _EMPTY),
     SystemString("@@execctx", "load or post, on web pages", _constant("load")),
-    SystemString("mobile_number", "the inbound SMS sender's number", _EMPTY),
-    SystemString("short_code", "the code that received the SMS", _EMPTY),
+    SystemString("mobile_number", "the inbound SMS sender's number", _sms(lambda message: message.mobile_number)),
+    SystemString("short_code", "the code that received the SMS", _sms(lambda message: message.short_code)),
     SystemString("msg(0)", "the inbound SMS text", _EMPTY),
     SystemString("msg(0).verb", "the inbound SMS keyword", _EMPTY),
     SystemString("msg(0).nouns", "the inbound SMS text after the keyword", _EMPTY),

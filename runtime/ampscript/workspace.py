@@ -281,6 +281,15 @@ class Workspace:
             )
         return data
 
+    def inbound_sms(self) -> dict[str, Any] | None:
+        """The inbound SMS in sms.json (``{"text": ..., "short_code": ..., "mobile_number": ...}``), or None."""
+        if not self.is_file("sms.json"):
+            return None
+        data = self.read_json("sms.json")
+        if not isinstance(data, dict):
+            raise ScriptError(f'{self.path("sms.json")}: expected a JSON object such as {{"text": "JOIN gold"}}')
+        return data
+
     def seeded_objects(self) -> dict[str, list[dict[str, Any]]]:
         """objects/<ObjectType>.json files: object type -> list of objects."""
         seeded: dict[str, list[dict[str, Any]]] = {}

@@ -61,6 +61,16 @@ _REJECTED_BY_MARKETING_CLOUD = {
 }
 
 
+# Names the shared catalog lists that are server-side JavaScript's, not AMPscript's
+# (Platform.Variable.GetValue / SetValue): Marketing Cloud's AMPscript has no such function.
+_SERVER_JAVASCRIPT_ONLY = {
+    "getvalue": ("GetValue() is server-side JavaScript's Platform.Variable.GetValue, not an AMPscript function",
+                 "in AMPscript, read the variable itself: @name"),
+    "setvalue": ("SetValue() is server-side JavaScript's Platform.Variable.SetValue, not an AMPscript function",
+                 "in AMPscript, write set @name = value"),
+}
+
+
 def arity_message(spec: FunctionSpec, given: int) -> str:
     return (
         f"{spec.name}() takes {spec.arity_text()} argument{'s' if spec.max_args != 1 else ''}, "
@@ -124,6 +134,9 @@ class _CallChecker:
             )
 
     def call(self, node: n.Call) -> None:
+        if node.member is not None or node.name.lower() == "msg":
+            if not self.message_part(node):
+                return
         spec = lookup(node.name)
         if spec is None:
             self.problems.append(self.unknown_function(node))
@@ -159,12 +172,36 @@ class _CallChecker:
             else:
                 self.diagnostics.add(self.file.diagnostic("AMP013", message, node.span))
 
+    def message_part(self, node: n.Call) -> bool:
+        """Is this Msg(0), Msg(0).Verb, .Nouns or .Noun(i)?  Records the error if not."""
+        hint = "an inbound SMS has Msg(0), Msg(0).Verb, Msg(0).Nouns and Msg(0).Noun(i)"
+        if node.member is None:
+            if len(node.args) != 1:
+                self.error(node, f"Msg() takes one argument (0), got {len(node.args)}", "AMP013", hint)
+                return False
+            return True
+        if node.name.lower() != "msg":
+            self.error(node, f"{node.name}() has no part .{node.member.rstrip('()').capitalize()}: only Msg(0) has parts", "AMP017", hint)
+            return False
+        expected = {"verb": 2, "nouns": 2, "noun()": 3}.get(node.member)
+        if expected is None or len(node.args) != expected:
+            shown = {"noun": "Noun without its position", "noun()": "Noun() with other than one position"}.get(
+                node.member, node.member.rstrip("()").capitalize()
+            )
+            self.error(node, f"Msg(0) has no part {shown}", "AMP017", hint)
+            return False
+        return True
+
     def unknown_function(self, node: n.Call) -> CompileError:
         documented = _catalog().get(node.name.lower())
         line, column = node.name_span.line, node.name_span.column
         rejected = _REJECTED_BY_MARKETING_CLOUD.get(node.name.lower())
         if rejected is not None:
             return self.file.error(rejected, line, column, code="AMP012")
+        server_javascript = _SERVER_JAVASCRIPT_ONLY.get(node.name.lower())
+        if server_javascript is not None:
+            message, hint = server_javascript
+            return self.file.error(message, line, column, hint=hint, code="AMP010")
         if documented is not None:
             name, category = documented
             return self.file.error(

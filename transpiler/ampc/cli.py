@@ -148,15 +148,16 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=("simulator", "soap"),
+        choices=("simulator", "tenant", "soap"),
         default="simulator",
-        help="where API calls go: the embedded simulator (default) or a real tenant over SOAP",
+        help="where data extensions, content and API calls go: the embedded simulator (default) or a real "
+        "Marketing Cloud tenant (its SOAP and REST APIs); soap: the tenant's API objects only",
     )
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE.json",
-        help="SOAP backend settings (default: the AMPC_MC_* environment variables)",
+        help="tenant settings, a JSON file outside the workspace (default: the AMPC_MC_* environment variables)",
     )
     parser.add_argument(
         "--salesforce",
@@ -164,6 +165,13 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
         default="simulator",
         help="where the Sales and Service Cloud functions go: the org simulator (default, the workspace's "
         "Salesforce/ folder) or a real org over its REST API (the AMPC_SF_* environment variables)",
+    )
+    sms = parser.add_argument_group("inbound SMS (render as a MobileConnect reply)")
+    sms.add_argument("--sms", metavar="TEXT", help='the message the contact sent, such as "JOIN gold plan": Msg(0)')
+    sms.add_argument("--short-code", metavar="CODE", default="", help="the short or long code it was sent to: SHORT_CODE")
+    sms.add_argument("--mobile", metavar="NUMBER", default="", help="the contact's phone number: MOBILE_NUMBER")
+    sms.add_argument(
+        "--mms-url", action="append", default=[], metavar="URL", help="an MMS content item's URL: MMS_Content_URL(0), ...; repeatable"
     )
     page = parser.add_argument_group("page request (render as a CloudPage)")
     page.add_argument("--method", type=str.upper, choices=("GET", "POST"), help="the request method (default GET)")
@@ -349,6 +357,7 @@ def _render_file(arguments: argparse.Namespace, render: Any) -> int:
             backend=_backend(arguments),
             connections=_connections(arguments),
             request=request,
+            sms=_inbound_sms(arguments),
             kind=arguments.context,
         )
         output = render(module, context, source)
@@ -417,20 +426,39 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _backend(arguments: argparse.Namespace):
-    """The SOAP backend when asked for (configured from a file or the environment), else None."""
-    if arguments.backend != "soap":
+    """The tenant when asked for (configured from a file or the environment), else None (the simulator).
+
+    ``--backend soap`` sends API objects to the tenant and nothing else (data
+    extension functions then say the backend lacks them); ``tenant`` sends
+    data extensions and content there too.
+    """
+    if arguments.backend == "simulator":
         if arguments.config is not None:
-            print("ampc run: error: --config applies to --backend soap only", file=sys.stderr)
+            print("ampc run: error: --config applies to --backend tenant (or soap) only", file=sys.stderr)
             raise _Failure
         return None
     from ampscript.backends.soap import SoapBackend, SoapConfig, SoapConfigError
+    from ampscript.backends.tenant import TenantBackend
 
     try:
         config = SoapConfig.from_file(arguments.config) if arguments.config else SoapConfig.from_env()
     except (SoapConfigError, OSError) as error:
         print(f"ampc run: error: {error}", file=sys.stderr)
         raise _Failure from None
-    return SoapBackend(config)
+    return TenantBackend(config) if arguments.backend == "tenant" else SoapBackend(config)
+
+
+def _inbound_sms(arguments: argparse.Namespace):
+    """The inbound SMS of --sms (with --short-code, --mobile and --mms-url), or None."""
+    if arguments.sms is None:
+        if arguments.short_code or arguments.mobile or arguments.mms_url:
+            print("ampc run: error: --short-code, --mobile and --mms-url describe an --sms message; give --sms too",
+                  file=sys.stderr)
+            raise _Failure
+        return None
+    from ampscript.sms import InboundSms
+
+    return InboundSms(arguments.sms, arguments.short_code, arguments.mobile, tuple(arguments.mms_url))
 
 
 def _connections(arguments: argparse.Namespace) -> list:

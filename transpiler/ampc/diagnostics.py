@@ -32,6 +32,7 @@ CODES: dict[str, tuple[str, str]] = {
     "AMP014": ("error", "an out-parameter given a value instead of a variable"),
     "AMP015": ("error", "a call Marketing Cloud refuses as an argument"),
     "AMP016": ("error", "function Marketing Cloud rejects where the script runs (--context)"),
+    "AMP017": ("error", "a part of a call other than Msg(0).Verb, .Nouns or .Noun(i)"),
     "AMP101": ("warning", "assignment without 'set': parsed, never evaluated"),
     "AMP102": ("warning", "expression statement: parsed, never evaluated"),
     "AMP103": ("warning", "']%%' or '=%%' in text, printed as text"),

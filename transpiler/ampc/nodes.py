@@ -72,6 +72,9 @@ class Call:
     args: list[Expression]
     span: Span
     name_span: Span
+    # `Msg(0).Verb`, `.Nouns`, `.Noun(i)`: the member read ("verb", "nouns", "noun"), given to Msg() as
+    # its second argument (and the noun's position as its third); None for a plain call.
+    member: str | None = None
 
 
 @dataclass

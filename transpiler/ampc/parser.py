@@ -447,6 +447,13 @@ _SEND_TIME_CONTENT = re.compile(
 )
 
 
+_BRACKETED_MESSAGE = re.compile(
+    r"^\[\s*(?P<name>msg)\s*\(\s*(?P<ordinal>\d+)\s*\)\s*"
+    r"(?:\.\s*(?P<member>verb|nouns|noun)\s*(?:\(\s*(?P<index>\d+)\s*\))?\s*)?\]$",
+    re.IGNORECASE | re.ASCII,
+)
+
+
 def _unquote(literal: str) -> str:
     quote = literal[0]
     return literal[1:-1].replace(quote * 2, quote)
@@ -610,11 +617,39 @@ class _ToChunks:
 
     def bracketed_attribute(self, meta, children):
         (token,) = children
-        return n.Attribute(token.value[1:-1], _span_of(token))
+        span = _span_of(token)
+        message = _BRACKETED_MESSAGE.match(token.value)
+        if message is None:
+            return n.Attribute(token.value[1:-1], span)
+        # `[MSG(0).NOUN(0)]`: MobileConnect's bracketed form of the inbound message's parts
+        # (Salesforce's UpsertContact reference writes it so), the same as `MSG(0).NOUN(0)`.
+        ordinal = n.NumberLiteral(int(message["ordinal"]), message["ordinal"], span)
+        call = n.Call(message["name"], [ordinal], span, span)
+        if message["member"] is None:
+            return call
+        member = message["member"].lower()
+        index = message["index"]
+        extra = [n.NumberLiteral(int(index), index, span)] if index is not None else []
+        return self._member(call, member if index is None else f"{member}()", extra, span)
 
     def call(self, meta, children):
         name, *args = children
         return n.Call(name.value, list(args), self._span(meta), _span_of(name))
+
+    def member(self, meta, children):
+        call, name = children
+        return self._member(call, name.value.lower(), [], self._span(meta))
+
+    def member_call(self, meta, children):
+        call, inner = children
+        return self._member(call, f"{inner.name.lower()}()", inner.args, self._span(meta))
+
+    @staticmethod
+    def _member(call: n.Call, member: str, extra: list, span: n.Span) -> n.Call:
+        """`Msg(0).Verb` as the call Msg(0, "verb"); `.Noun(i)` as Msg(0, "noun", i) (ampc.calls checks the member)."""
+        written = "noun" if member == "noun()" and len(extra) == 1 else member
+        part = n.StringLiteral(written, span)
+        return n.Call(call.name, [*call.args, part, *extra], span, call.name_span, member=member)
 
 
 # ---- Step 2: fold markers into If / For ------------------------------------------------

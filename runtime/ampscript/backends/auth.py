@@ -37,6 +37,7 @@ class AccessToken:
     value: str
     expires_at: float  # on the TokenSource's clock
     soap_instance_url: str | None
+    rest_instance_url: str | None = None
 
 
 class TokenSource:
@@ -105,7 +106,9 @@ class TokenSource:
                 f"Marketing Cloud's token service gave no access token ({self._token_url})"
             ) from None
         early = min(_EARLY_SECONDS, lifetime / 10)
-        return AccessToken(value, requested_at + lifetime - early, answer.get("soap_instance_url"))
+        return AccessToken(
+            value, requested_at + lifetime - early, answer.get("soap_instance_url"), answer.get("rest_instance_url")
+        )
 
 
 def _oauth_error(response: httpx.Response) -> str:

@@ -44,6 +44,8 @@ class Family(Protocol):
 
 def family_types() -> list[type[Any]]:
     """Every family, in the order the simulator makes and seeds them."""
+    from .dynamics_org import DynamicsOrg
+    from .mobile_connect import MobileConnectStore
     from .salesforce_org import SalesforceOrg
 
-    return [SalesforceOrg]
+    return [SalesforceOrg, DynamicsOrg, MobileConnectStore]

@@ -58,7 +58,7 @@ from ..errors import ScriptError
 from ..salesforce_ids import canonical_id, new_id
 from ..values import Row, to_text
 from ..values.case import fold
-from ..values.dates import read_date
+from ..values.dates import read_date, read_iso_datetime_utc
 from ..workspace import Workspace
 from .families import Transaction
 from .salesforce_objects import STANDARD_OBJECTS
@@ -175,17 +175,24 @@ def _datetime_text(value: _dt.datetime) -> str:
 
 def _read_datetime(text: str) -> _dt.datetime | None:
     """A date-time in UTC, naive: ISO 8601 with ``Z`` or an offset, or any date the value core reads (as UTC)."""
-    candidate = text.strip()
-    if candidate.endswith("Z"):
-        candidate = candidate[:-1] + "+00:00"
-    candidate = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", candidate)
+    return read_iso_datetime_utc(text) or read_date(text)
+
+
+# Salesforce's number fields hold at most 18 digits (precision 18).
+MAX_DIGITS = 18
+
+
+def salesforce_number(text: str) -> Decimal | None:
+    """A number field's value: finite, at most 18 digits before the point, rounded to 18 after; else None."""
     try:
-        parsed = _dt.datetime.fromisoformat(candidate)
-    except ValueError:
-        return read_date(text)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return parsed
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or (number and number.adjusted() >= MAX_DIGITS):
+        return None
+    if number.as_tuple().exponent < -MAX_DIGITS:  # type: ignore[operator]
+        number = number.quantize(Decimal(1).scaleb(-MAX_DIGITS))
+    return number
 
 
 def _number_text(value: Decimal) -> str:
@@ -219,11 +226,8 @@ def stored_value(f: SalesforceField, value: Any) -> str | None:
         if folded in ("false", "0"):
             return "false"
     elif kind in _NUMBER_TYPES:
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite() and (kind != "int" or number == number.to_integral_value()):
+        number = salesforce_number(text)
+        if number is not None and (kind != "int" or number == number.to_integral_value()):
             return _number_text(number)
     elif kind == "date":
         parsed = _read_datetime(text)
@@ -291,8 +295,7 @@ class SalesforceOrg:
 
     @staticmethod
     def seed_files(workspace: Workspace) -> Iterator[str]:
-        for name in workspace.files(FOLDER, (".csv", ".json")):
-            yield name
+        yield from workspace.files(FOLDER, (".csv", ".json"))
 
     def seed(self, workspace: Workspace) -> None:
         names = workspace.files(FOLDER, (".csv", ".json"))

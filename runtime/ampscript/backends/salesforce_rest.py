@@ -60,7 +60,7 @@ from ..capabilities import SalesforceCondition, SalesforceCRM, SalesforceQuery
 from ..errors import ScriptError
 from ..salesforce_ids import canonical_id
 from ..values import Row, to_text
-from .salesforce_org import SalesforceError, _number_text, _read_datetime
+from .salesforce_org import SalesforceError, _number_text, _read_datetime, salesforce_number
 
 T = TypeVar("T")
 
@@ -328,8 +328,8 @@ def _soql_literal(field: dict[str, Any] | None, value: str) -> str:
 
 def _bare(kind: str, value: str) -> str:
     if kind in _NUMBER_TYPES:
-        number = Decimal(value.strip())
-        if not number.is_finite():
+        number = salesforce_number(value)
+        if number is None:
             raise ValueError(value)
         return _number_text(number)
     if kind == "boolean":
@@ -354,9 +354,8 @@ def _json_value(field: dict[str, Any] | None, value: Any) -> Any:
     if kind == "boolean" and text.strip().lower() in ("true", "false", "1", "0"):
         return text.strip().lower() in ("true", "1")
     if kind in _NUMBER_TYPES:
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
+        number = salesforce_number(text)
+        if number is None:
             return text  # the org says what is wrong with it
         return int(number) if number == number.to_integral_value() else float(number)
     return text

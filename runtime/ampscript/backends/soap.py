@@ -74,6 +74,7 @@ class SoapConfig:
     client_secret: str = field(repr=False)
     account_id: str | None = None
     soap_url: str | None = None
+    rest_url: str | None = None  # the REST Base URI; default: the token's rest_instance_url
     timeout: float = _DEFAULT_TIMEOUT  # seconds, for every HTTP request
 
     @property
@@ -118,6 +119,9 @@ class SoapConfig:
         soap_url = settings.get("soap_url") or (
             f"https://{subdomain}.soap.marketingcloudapis.com/Service.asmx" if subdomain else None
         )
+        rest_url = settings.get("rest_url") or (
+            f"https://{subdomain}.rest.marketingcloudapis.com/" if subdomain else None
+        )
         missing = [f"{spell('subdomain')} (or {spell('auth_url')})"] if not auth_url else []
         missing += [spell(key) for key in ("client_id", "client_secret") if not settings.get(key)]
         if missing:
@@ -136,6 +140,7 @@ class SoapConfig:
             client_secret=settings["client_secret"],
             account_id=settings.get("account_id") or None,
             soap_url=soap_url,
+            rest_url=rest_url,
             timeout=timeout,
         )
 
@@ -226,6 +231,8 @@ class SoapBackend:
         rows = Rowset()
         for element in soap.children(answer, "Results"):
             found = soap.read_object(element, object_type or "APIObject")
+            if object_type.lower().startswith("dataextensionobject["):
+                found = _row_fields(found)
             rows.append(Row((name, field_at_path(found, name)) for name in wanted) if wanted else found)
         if status == "MoreDataAvailable":
             self._retrievals[request_id] = _Retrieval(object_type, wanted)
@@ -340,6 +347,40 @@ class SoapBackend:
             return answer
         raise AssertionError("unreachable")
 
+    # ---- REST (the tenant backend's data extension counts and content) ---------
+
+    def rest(self, method: str, path: str, **options: Any) -> Any:
+        """Call the tenant's REST API (`path` after the REST Base URI); the JSON answer, or RestError.
+
+        The token is the SOAP calls' own; a 401 fetches a new one once.
+        """
+        for attempt in (1, 2):
+            try:
+                token = self._tokens.token()
+            except AuthServiceUnavailable as error:
+                raise RestError(str(error)) from None
+            base = (self.config.rest_url or token.rest_instance_url or "").rstrip("/")
+            if not base:
+                raise RestError("Marketing Cloud gave no REST endpoint; set AMPC_MC_REST_URL (or rest_url)")
+            try:
+                response = self._http.request(
+                    method, f"{base}/{path.lstrip('/')}", headers={"Authorization": f"Bearer {token.value}"}, **options
+                )
+            except httpx.TimeoutException:
+                raise RestError(f"Marketing Cloud's REST API did not answer {method} {path} in time") from None
+            except httpx.HTTPError as error:
+                raise RestError(f"could not reach Marketing Cloud's REST API: {error}") from None
+            if response.status_code == 401 and attempt == 1:
+                self._tokens.invalidate()
+                continue
+            if response.status_code >= 400:
+                raise RestError(_rest_message(response), response.status_code)
+            try:
+                return response.json()
+            except ValueError:
+                raise RestError(f"Marketing Cloud's REST API answered {method} {path} with something other than JSON") from None
+        raise AssertionError("unreachable")
+
     def _token(self) -> AccessToken:
         try:
             return self._tokens.token()
@@ -356,6 +397,28 @@ class SoapBackend:
 
 class _TokenRefused(Exception):
     pass
+
+
+class RestError(Exception):
+    """A REST call that failed: Marketing Cloud's message, and the HTTP status when it answered."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def _rest_message(response: httpx.Response) -> str:
+    """Marketing Cloud's REST error: ``message`` (and ``errorcode``), or the HTTP status."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        message = answer.get("message") or answer.get("documentation") or answer.get("error_description")
+        if message:
+            code = answer.get("errorcode") or answer.get("errorCode")
+            return f"{message} (errorcode {code})" if code else str(message)
+    return f"HTTP {response.status_code}"
 
 
 def _read_answer(response: httpx.Response) -> ET.Element:
@@ -402,6 +465,15 @@ def _call_result(
         if new_id_text and new_id_text.strip().lstrip("-").isdigit():
             new_id = int(new_id_text)
     return CallResult(status, message, request_id=request_id, error_code=error_code, new_id=new_id)
+
+
+def _row_fields(found: Row) -> Row:
+    """A retrieved DataExtensionObject with its Properties (Name/Value pairs) as fields of its own: the row."""
+    fields = {name: value for name, value in found.items() if name != "Properties"}
+    for item in found.get("Properties") or []:
+        if isinstance(item, Row) and item.get("Name") is not None:
+            fields[to_text(item["Name"])] = item.get("Value")
+    return Row(fields)
 
 
 def _with(request: ApiObject, name: str, value: Any) -> ApiObject:

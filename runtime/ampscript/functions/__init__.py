@@ -44,12 +44,21 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "DateAdd", "DateDiff", "DateParse", "DatePart", "FormatDate", "GetSendTime",
         "LocalDateToSystemDate", "Now", "StringToDate", "SystemDateToLocalDate",
     ),
+    "dynamics": (
+        "AddMscrmListMember", "CreateMscrmRecord", "DescribeMscrmEntities", "DescribeMscrmEntityAttributes",
+        "RetrieveMscrmRecords", "RetrieveMscrmRecordsFetchXml", "SetStateMscrmRecord", "UpdateMscrmRecords",
+        "UpsertMscrmRecord",
+    ),
     "encoding": (
         "Base64Decode", "Base64Encode", "DecryptSymmetric", "EncryptSymmetric", "GetJWT", "GetJWTByKeyName",
         "MD5", "SHA1", "SHA256", "SHA512", "StringToHex", "URLEncode",
     ),
     "http": ("HTTPGet", "HTTPPost", "HTTPPost2", "HTTPPostWithRetry"),
     "math": ("Add", "Divide", "Mod", "Multiply", "Random", "Subtract"),
+    "mobile_connect": (
+        "CreateSmsConversation", "EndSmsConversation", "MMS_Content_URL", "Msg", "SetSmsConversationNextKeyword",
+        "UpsertContact",
+    ),
     "salesforce": (
         "CreateSalesforceObject", "LongSFID", "RetrieveSalesforceJobSources", "RetrieveSalesforceObjects",
         "UpdateSingleSalesforceObject",
@@ -61,6 +70,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "LiveContentMicrositeURL", "MicrositeURL", "QueryParameter", "Redirect", "RedirectTo",
         "RequestParameter", "WAT", "WATP", "WrapLongURL",
     ),
+    "social": ("GetPublishedSocialContent", "GetSocialPublishURL", "GetSocialPublishURLByName"),
     "string": (
         "Char", "Concat", "IndexOf", "Length", "Lowercase", "ProperCase", "RegExMatch", "Replace",
         "ReplaceList", "Substring", "Trim", "Uppercase",

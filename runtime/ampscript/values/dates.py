@@ -114,6 +114,22 @@ def read_iso_datetime(text: str) -> _dt.datetime | None:
     return value
 
 
+def read_iso_datetime_utc(text: str) -> _dt.datetime | None:
+    """An ISO 8601 timestamp as naive UTC (``Z`` or an offset converted; none taken as UTC), or None.
+
+    Salesforce's APIs write date-times this way (``2026-01-05T14:30:00.000+0000``).
+    """
+    from dateutil import parser as dateutil_parser  # on first use: dateutil costs start-up
+
+    try:
+        value = dateutil_parser.isoparse(text.strip())
+    except (ValueError, OverflowError):
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
 def _parse_text(text: str) -> _dt.datetime | None:
     for form in _NUMERIC_FORMS:
         match = form.fullmatch(text)
