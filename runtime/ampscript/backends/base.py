@@ -40,6 +40,26 @@ class RetrieveResult:
     message: str = ""
 
 
+def retrieve_all(api: Any, request: ApiObject, what: str) -> Rowset:
+    """Every page of a retrieve, following ContinueRequest (Marketing Cloud answers 2,500 objects at a time).
+
+    `api` is an `ampscript.capabilities.ApiObjects`; a status other than OK
+    or MoreDataAvailable is a ScriptError starting with `what`.
+    """
+    from ..errors import ScriptError
+
+    rows = Rowset()
+    while True:
+        result = api.retrieve(request)
+        if result.status not in ("OK", "MoreDataAvailable"):
+            raise ScriptError(f"{what}: {result.message or result.status}")
+        rows.extend(result.rows)
+        if result.status == "OK":
+            return rows
+        request = ApiObject("RetrieveRequest")
+        request.set("ContinueRequest", result.request_id)
+
+
 class Backend(Protocol):
     """What `Context(backend=...)` takes: a provider of capabilities (`ampscript.capabilities`).
 

@@ -49,6 +49,7 @@ from ..errors import ScriptError
 from ..values import Row, parse_boolean, parse_number, to_text
 from ..values.case import fold
 from ..values.dates import read_date
+from .base import retrieve_all
 from .soap import RestError, SoapBackend, SoapConfig
 
 T = TypeVar("T")
@@ -153,16 +154,7 @@ class TenantDataExtensions:
         self._specs: dict[str, tuple[str, DataExtensionSpec]] = {}  # folded name -> (customer key, spec)
 
     def _retrieve_all(self, request: ApiObject, what: str) -> list[Row]:
-        rows: list[Row] = []
-        while True:
-            answer = self.soap.retrieve(request)
-            if answer.status not in ("OK", "MoreDataAvailable"):
-                raise ScriptError(f"{what}: Marketing Cloud answered {answer.status}: {answer.message}")
-            rows.extend(answer.rows)
-            if answer.status == "OK":
-                return rows
-            request = ApiObject("RetrieveRequest")
-            request.set("ContinueRequest", answer.request_id)
+        return retrieve_all(self.soap, request, f"{what}: Marketing Cloud answered")
 
     def _definition(self, name: str) -> tuple[str, DataExtensionSpec]:
         key = fold(name.strip())
