@@ -29,6 +29,7 @@ from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
 from ..values import Rowset, params, parse_number, to_text
+from .arguments import name_value_pairs
 
 __all__ = [
     "AddMscrmListMember",
@@ -94,19 +95,7 @@ def _count(value: Any, function: str, parameter: str) -> int:
 
 
 def _pairs(values: Sequence[Any], function: str, first_position: int) -> list[tuple[str, Any]]:
-    """`name, value, name, value, ...` as pairs; `first_position` is the first name's argument number."""
-    if len(values) % 2:
-        raise ScriptError(
-            f"{function}() needs a value for every attribute name: argument {first_position + len(values) - 1} "
-            "has no value after it"
-        )
-    pairs = []
-    for index in range(0, len(values), 2):
-        name = to_text(values[index]).strip()
-        if not name:
-            raise ScriptError(f"{function}(): argument {first_position + index} must name an attribute, but it is empty")
-        pairs.append((name, values[index + 1]))
-    return pairs
+    return name_value_pairs(values, function, first_position, noun="attribute", empty_names=False)
 
 
 def _rowset(rows: list[Any]) -> Rowset:

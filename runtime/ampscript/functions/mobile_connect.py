@@ -11,7 +11,6 @@ simulator's `ampscript.backends.mobile_connect` by default).
 
 from __future__ import annotations
 
-from typing import Any
 
 from ..capabilities import MobileConnect
 from ..errors import ScriptError
@@ -20,6 +19,7 @@ from ..rendering import current_context
 from ..sms import InboundSms, parts
 from ..values import params
 from ..values.case import fold
+from .arguments import name_value_pairs
 
 __all__ = [
     "CreateSmsConversation", "EndSmsConversation", "MMS_Content_URL", "Msg", "SetSmsConversationNextKeyword",
@@ -158,12 +158,6 @@ def UpsertContact(
         raise ScriptError(f'{function}(): the attribute must be "phone", the only one supported, got {attribute!r}')
     if not phone_number.strip():
         raise ScriptError(f"{function}() needs the contact's phone number", hint="pass MOBILE_NUMBER")
-    values: tuple[Any, ...] = (key_to_upsert, value_to_upsert, *more)
-    if len(values) % 2:
-        raise ScriptError(f"{function}() needs a value for every attribute name")
-    pairs = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
-    for name, _ in pairs:
-        if not str(name).strip():
-            raise ScriptError(f"{function}(): an attribute name is empty")
+    pairs = name_value_pairs((key_to_upsert, value_to_upsert, *more), function, 4, noun="attribute", empty_names=False)
     _mobile_connect(function).upsert_contact(phone_number, pairs)
     return 0

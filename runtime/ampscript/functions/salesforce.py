@@ -8,7 +8,6 @@ through the render's Sales and Service Cloud capability (see below).
 
 from __future__ import annotations
 
-from typing import Any
 
 from ..capabilities import SalesforceCondition, SalesforceCRM, SalesforceQuery
 from ..errors import ScriptError
@@ -16,6 +15,7 @@ from ..registry import ampscript_function
 from ..rendering import current_context
 from ..salesforce_ids import long_id
 from ..values import Rowset, params
+from .arguments import check_count, name_value_pairs
 
 __all__ = [
     "CreateSalesforceObject", "LongSFID", "RetrieveSalesforceJobSources", "RetrieveSalesforceObjects",
@@ -62,19 +62,6 @@ def _object_name(name: str, function: str) -> str:
     return name.strip()
 
 
-def _pairs(values: tuple, function: str, first_position: int) -> list[tuple[str, Any]]:
-    if len(values) % 2:
-        raise ScriptError(
-            f"{function}() needs a value for every field name: argument {first_position + len(values) - 1} "
-            "has no value after it"
-        )
-    pairs = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
-    for name, _ in pairs:
-        if not name.strip():
-            raise ScriptError(f"{function}(): a field name is empty")
-    return pairs
-
-
 def _faulted(function: str, error: ScriptError) -> ScriptError:
     """The org's fault as the function's error (the message keeps Salesforce's code: INVALID_FIELD: ...)."""
     return ScriptError(f"{function}(): Salesforce refused the call: {error.message}", hint=error.hint)
@@ -94,12 +81,8 @@ def CreateSalesforceObject(
     like a fault, since the function has no ID to return.
     """
     function = "CreateSalesforceObject"
-    pairs = _pairs((field_name, field_value, *more), function, 3)
-    if num_fields != len(pairs):
-        raise ScriptError(
-            f"{function}(): numFields is {num_fields}, but {len(pairs)} name/value pair"
-            f"{'s follow' if len(pairs) != 1 else ' follows'}; they must match"
-        )
+    pairs = name_value_pairs((field_name, field_value, *more), function, 3, empty_names=False)
+    check_count(num_fields, pairs, function)
     org = _org(function)
     try:
         return org.create(_object_name(object_name, function), pairs)
@@ -166,7 +149,7 @@ def UpdateSingleSalesforceObject(
     stops the render.
     """
     function = "UpdateSingleSalesforceObject"
-    pairs = _pairs((field_name, field_value, *more), function, 3)
+    pairs = name_value_pairs((field_name, field_value, *more), function, 3, empty_names=False)
     if not id_to_update.strip():
         raise ScriptError(f"{function}() needs the ID of the record to update")
     org = _org(function)

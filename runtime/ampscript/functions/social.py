@@ -39,6 +39,7 @@ from ..registry import ampscript_function
 from ..rendering import current_context
 from ..values import params, to_text
 from ..values.case import fold
+from .arguments import name_value_pairs
 
 __all__ = ["GetPublishedSocialContent", "GetSocialPublishURL", "GetSocialPublishURLByName"]
 
@@ -65,20 +66,19 @@ def _config() -> dict[str, Any]:
     return data
 
 
-def _pairs(values: tuple, function: str) -> list[tuple[str, str]]:
-    if len(values) % 2:
-        raise ScriptError(f"{function}() needs a value for every parameter name")
-    return [(to_text(values[i]), to_text(values[i + 1])) for i in range(0, len(values), 2)]
+def _pairs(values: tuple, function: str, first_position: int) -> list[tuple[str, str]]:
+    return [(name, to_text(value)) for name, value in name_value_pairs(values, function, first_position, noun="parameter")]
 
 
 def _link(function: str, network: str, country: str | None, region: str, extra: tuple) -> str:
+    first_extra = 3 if country is None else 4
     if not region.strip():
         raise ScriptError(f"{function}() needs the name of the content region to share")
     query = [("network", network)]
     if country is not None:
         query.append(("country", country))
     query.append(("region", region))
-    query += _pairs(extra, function)
+    query += _pairs(extra, function, first_extra)
     base = to_text(_config().get("publishUrl") or DEFAULT_PUBLISH_URL)
     return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
 
