@@ -286,7 +286,8 @@ SELECTS = [
     (
         "SELECT m.SubscriberKey, CAST(SUM(o.Total) AS varchar) AS Label FROM Members m"
         " INNER JOIN Orders o ON o.SubscriberKey = m.SubscriberKey GROUP BY m.SubscriberKey",
-        [("SK-1", "30.5"), ("SK-3", "5.0")],
+        # SUM of a decimal(18, 2) keeps scale 2, as SQL Server's does (SUM (Transact-SQL): return types).
+        [("SK-1", "30.50"), ("SK-3", "5.00")],
     ),
     (
         "SELECT m.SubscriberKey, 'no orders' AS Label FROM [Members] AS m"

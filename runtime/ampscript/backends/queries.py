@@ -59,6 +59,23 @@ Two guards enforce this, so that a gap in one is caught by the other:
    the list: calling one is "'<name>' is not a recognized built-in function
    name." (SQL Server's wording for an unknown function).
 
+SQL Server's rules
+------------------
+
+The query follows SQL Server's rules, not SQLite's, where they differ
+(`ampscript.backends.tsql` says which and how): implicit conversion by
+data type precedence (``WHERE Points > 100`` on a Text field compares
+numbers), conversion errors worded as SQL Server words them ("Conversion
+failed when converting the nvarchar value 'abc' to data type int."), text
+compared case-insensitively (SQL_Latin1_General_CP1_CI_AS) in ``=``, IN,
+LIKE (with ``[a-c]`` classes), GROUP BY, DISTINCT, UNION and ORDER BY,
+CAST/CONVERT with styles, the date functions (DATEDIFF counts boundaries
+crossed) and the string functions.  GETDATE() is the render's clock
+(`Context.now`: Marketing Cloud's system time, Central Standard Time).  The
+selected columns are converted to the target's field types as an
+``INSERT ... SELECT`` converts them.  A conversion that fails, or a
+division by zero, fails the activity as a whole: nothing is written.
+
 While the query runs, a string or blob it makes may be at most
 ``stringCharacters`` bytes long, and the query stops when the render's
 ``renderSeconds`` are up (see `ampscript.limits`), so a runaway query (a
@@ -68,20 +85,24 @@ ever (choice).
 
 from __future__ import annotations
 
+import datetime as _dt
 import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..data_extensions import DataExtensionStore
+from ..data_extensions import DataExtensionSpec, DataExtensionStore
 from ..errors import ScriptError
 from ..values import Row, to_text
+from . import tsql
 
 # Marketing Cloud's system time is Central Standard Time (UTC-6) all year.
-_SYSTEM_NOW = ("now", "-6 hours")
+_SYSTEM_ZONE = _dt.timezone(_dt.timedelta(hours=-6))
 
 # SQLite's ordinary functions (core, date, math, JSON, aggregate and window
-# functions), which a query may call; plus ampc_fold, the store's own.  Not
+# functions), which a query may call; plus ampc_fold, the store's own, and
+# the T-SQL functions and conversions of `tsql` (ampc_convert, ...), which
+# compute from their arguments only.  Not
 # here, so refused: load_extension, fts3_tokenizer, the FTS and R*Tree
 # helpers, sqlite_version() and the other sqlite_* functions, changes(),
 # last_insert_rowid(), and anything a build adds (readfile, writefile, edit).
@@ -96,6 +117,9 @@ _FUNCTIONS = frozenset(
     nth_value ntile nullif percent_rank pi pow power printf quote radians random rank replace
     round row_number rtrim sign sin sinh soundex sqrt strftime string_agg substr substring sum
     tan tanh time total trim trunc typeof unhex unicode unixepoch unlikely upper -> ->> ampc_fold
+    ampc_convert ampc_try_convert ampc_like ampc_dateadd ampc_datediff ampc_datepart ampc_datename
+    ampc_eomonth ampc_datefromparts ampc_upper ampc_lower ampc_charindex ampc_replace ampc_substring
+    ampc_left ampc_right ampc_round ampc_nonzero
     """.split()
 )
 
@@ -175,7 +199,7 @@ def check(query_text: str, store: DataExtensionStore) -> Any:
     from sqlglot import exp
 
     try:
-        statements = [tree for tree in sqlglot.parse(query_text, read="tsql") if tree is not None]
+        statements = [tree for tree in sqlglot.parse(query_text, read=tsql.dialect()) if tree is not None]
     except sqlglot.errors.ParseError as error:
         first = _first_word(query_text)
         if first and first not in ("SELECT", "WITH", "("):
@@ -215,16 +239,30 @@ def check(query_text: str, store: DataExtensionStore) -> Any:
     return tree
 
 
-def translate(query_text: str, store: DataExtensionStore) -> str:
-    """T-SQL as Marketing Cloud accepts it -> SQLite (after `check`)."""
-    from sqlglot import exp
+def system_now() -> _dt.datetime:
+    """GETDATE(): the render's clock (`Context.now`), or Marketing Cloud's system time outside a render."""
+    from ..rendering import current_page
 
-    def adapt(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.CurrentTimestamp):  # GETDATE(): system time, not UTC
-            return exp.Anonymous(this="DATETIME", expressions=[exp.Literal.string(part) for part in _SYSTEM_NOW])
-        return node
+    try:
+        return current_page().context.now()
+    except ScriptError:  # no render in progress
+        return _dt.datetime.now(_SYSTEM_ZONE).replace(tzinfo=None)
 
-    return check(query_text, store).transform(adapt).sql(dialect="sqlite")
+
+def translate(
+    query_text: str,
+    store: DataExtensionStore,
+    *,
+    now: _dt.datetime | None = None,
+    target: DataExtensionSpec | None = None,
+) -> str:
+    """T-SQL as Marketing Cloud accepts it -> SQLite (after `check`), following SQL Server's rules (`tsql`).
+
+    `now` is GETDATE() (default `system_now()`); with `target`, the selected
+    columns are converted to its fields' types.
+    """
+    tree = check(query_text, store)
+    return tsql.rewrite(tree, store, now or system_now(), target).sql(dialect="sqlite")
 
 
 def _authorizer(tables: set[str], refused: list[ScriptError], writes: list[ScriptError]) -> Callable[..., int]:
@@ -272,6 +310,7 @@ def select(
     db = store.db
     refused: list[ScriptError] = []
     writes: list[ScriptError] = []
+    tsql.register(db)
     tables = {name.lower() for name in store.names()}
     previous_length = db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) if max_length else None
     timed_out = False
@@ -287,14 +326,20 @@ def select(
     if deadline is not None:
         db.set_progress_handler(progress, 10_000)
     try:
-        cursor = db.execute(sql)
-        columns = [column[0] for column in cursor.description or ()]
-        rows = cursor.fetchall()
+        with tsql.collecting() as failures:  # what a T-SQL function or conversion raised
+            cursor = db.execute(sql)
+            columns = [column[0] for column in cursor.description or ()]
+            rows = cursor.fetchall()
     except sqlite3.Error as error:  # unknown column, refused by the authorizer, too big, interrupted
         if refused or writes:  # name the table or function rather than the write it needed
             raise (refused or writes)[0] from None
         if timed_out:
             raise TimedOut from None
+        if failures:  # SQL Server's error: a conversion that failed, a division by zero
+            raise ScriptError(failures[0].message) from None
+        unknown = str(error).partition("no such function: ")[2]
+        if unknown:
+            raise _unknown_function(unknown) from None
         raise ScriptError(f"the query failed: {error}") from None
     finally:
         db.set_authorizer(None)
@@ -323,7 +368,7 @@ def run(
     mode = (update_type or "Overwrite").strip().lower()
     if mode not in ("overwrite", "append", "update"):
         raise ScriptError(f"TargetUpdateType {update_type!r} is not Overwrite, Append or Update")
-    sql = translate(query_text, store)
+    sql = translate(query_text, store, target=spec)
     with store.transaction():
         columns, values = select(store, sql, max_length=max_length, deadline=deadline)
         rows = [dict(zip(columns, row)) for row in values]

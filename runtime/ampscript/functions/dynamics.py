@@ -29,7 +29,7 @@ from ..errors import ScriptError
 from ..registry import ampscript_function
 from ..rendering import current_context
 from ..values import Rowset, params, parse_number, to_text
-from .arguments import name_value_pairs
+from ..function_arguments import name_value_pairs
 
 __all__ = [
     "AddMscrmListMember",

@@ -19,7 +19,7 @@ from ..rendering import current_context
 from ..sms import InboundSms, parts
 from ..values import params
 from ..values.case import fold
-from .arguments import name_value_pairs
+from ..function_arguments import name_value_pairs
 
 __all__ = [
     "CreateSmsConversation", "EndSmsConversation", "MMS_Content_URL", "Msg", "SetSmsConversationNextKeyword",

@@ -15,7 +15,7 @@ from ..registry import ampscript_function
 from ..rendering import current_context
 from ..salesforce_ids import long_id
 from ..values import Rowset, params
-from .arguments import check_count, name_value_pairs
+from ..function_arguments import check_count, name_value_pairs
 
 __all__ = [
     "CreateSalesforceObject", "LongSFID", "RetrieveSalesforceJobSources", "RetrieveSalesforceObjects",

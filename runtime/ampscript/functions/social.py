@@ -39,7 +39,7 @@ from ..registry import ampscript_function
 from ..rendering import current_context
 from ..values import params, to_text
 from ..values.case import fold
-from .arguments import name_value_pairs
+from ..function_arguments import name_value_pairs
 
 __all__ = ["GetPublishedSocialContent", "GetSocialPublishURL", "GetSocialPublishURLByName"]
 

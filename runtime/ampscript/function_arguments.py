@@ -1,6 +1,6 @@
 """Argument shapes several function families share: trailing name/value pairs, and the count that announces them.
 
-Not a category (it registers no function): the Data Extension, Sales and
+Beside the categories (it registers no function): the Data Extension, Sales and
 Service Cloud, Dynamics CRM, MobileConnect and Social functions call it.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ScriptError
-from ..values import to_text
+from .errors import ScriptError
+from .values import to_text
 
 
 def name_value_pairs(
