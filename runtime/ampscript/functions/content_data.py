@@ -3,7 +3,7 @@
 Rowsets from strings, JSON and XML, option lists, XSL transformations,
 attachments, impression regions and Portfolio files.  Rows built here are
 read with Field() by name or by 1-based position (BuildRowSetFromString's one
-column has no name).
+column, which the reference leaves unnamed, answers to Value).
 
 Salesforce's AMPscript reference is the spec (each function cites its page).
 Where it is silent, the choice made is stated beside the code.  What a local
@@ -77,16 +77,18 @@ def BuildRowSetFromString(source_data: params.Text, delimiter: params.Text) -> R
 
     The whole delimiter separates pieces (scripts that work in Marketing Cloud
     split at "[|]"), pieces are kept as they are (empty ones too, not
-    trimmed), and empty source data gives no rows (chosen: the reference is
-    silent).
+    trimmed, so a trailing delimiter adds an empty last row), empty or unset
+    source data gives no rows, and an empty delimiter splits nothing: the
+    whole source is one row.  All three were observed on a CloudPage
+    (https://sfmc.guide/engagement/differs-from-docs/#buildrowsetfromstring-edge-separators).
+    The column, read by position as Field(row, 1), also answers to the name
+    Value (https://sfmc.guide/engagement/ampscript/functions/buildrowsetfromstring/).
     """
     text, separator = source_data, delimiter
-    if separator == "":
-        raise ScriptError("BuildRowSetFromString() needs a delimiter, but it is empty")
     if text == "":
         return Rowset()
-    # The column has no name; "1" lets Field(row, "1") read it like Field(row, 1).
-    return Rowset(Row([("1", piece)]) for piece in text.split(separator))
+    pieces = [text] if separator == "" else text.split(separator)
+    return Rowset(Row([("Value", piece)]) for piece in pieces)
 
 
 # ---- BuildRowSetFromJson -----------------------------------------------------------
@@ -110,21 +112,44 @@ def _json_rows(matches: list[Any], root: Any) -> Rowset:
     """Objects become rows of their fields; other values rows with one Value column.
 
     https://developer.salesforce.com/docs/marketing/marketing-cloud-ampscript/references/mc-ampscript-content/mc-ampscript-reference-content-build-rowset-from-json.html
-    A path that selects an array stands for its items; nested objects and
-    arrays show as "JSON Object" and "JSON Object Array", as the page says.
+    A path that selects one array stands for its items (chosen); a path that
+    selects several values (``$.*`` over an object's members) gives one row
+    per value, arrays included.  Nested objects and arrays show as
+    "JSON Object" and "JSON Object Array", as the page says.
+
+    The rowset has one set of columns, in the order first met, and every row
+    has all of them, empty (null) where its object lacks the key: the
+    reference's example table shows the first two flights with an empty
+    PerBagSurcharge cell, and on a CloudPage reading column 1 of
+    ``$.*`` over ``{"a":{"b":1},"c":[1,2],"d":"plain"}`` gave 1, empty and
+    empty for the three rows (column 1 is "b", which only the first row has)
+    (https://sfmc.guide/engagement/differs-from-docs/#buildrowsetfromjson-nested-values-empty).
     """
-    rows = Rowset()
+    items: list[Any] = []
     for match in matches:
         if match is root and isinstance(root, dict):
             raise ScriptError(
                 "BuildRowSetFromJson(): the path selects a single object, which has nothing to iterate over; "
                 "wrap it in an array"
             )
-        for item in match if isinstance(match, list) else [match]:
-            if isinstance(item, dict):
-                rows.append(Row((name, _json_scalar(value)) for name, value in item.items()))
-            else:
-                rows.append(Row([("Value", _json_scalar(item))]))
+        if isinstance(match, list) and len(matches) == 1:
+            items.extend(match)
+        else:
+            items.append(match)
+    fields = [
+        [(name, _json_scalar(value)) for name, value in item.items()]
+        if isinstance(item, dict)
+        else [("Value", _json_scalar(item))]
+        for item in items
+    ]
+    columns: dict[str, str] = {}  # folded name -> the spelling first met, in order
+    for pairs in fields:
+        for name, _ in pairs:
+            columns.setdefault(case.fold(name), name)
+    rows = Rowset()
+    for pairs in fields:
+        values = {case.fold(name): value for name, value in pairs}
+        rows.append(Row((name, values.get(key)) for key, name in columns.items()))
     return rows
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import operators
 from ..api_objects import ApiObject
+from ..backends.base import retrieve_all
 from ..capabilities import ApiObjects, ClaimRequest, DataExtensions, RowsRequest
 from ..data_extensions import parse_order_by
 from ..errors import ScriptError
@@ -64,7 +65,7 @@ def Field(row: params.Value, field_name: params.Text, bool_exception_if_not_foun
     """A field of a row, or a property of an API object; names are case-insensitive.
 
     A row's field can also be named by its 1-based position, as the reference
-    reads BuildRowSetFromString's unnamed column (``Field(@row, 1)``); a field
+    reads BuildRowSetFromString's one column (``Field(@row, 1)``); a field
     really named "1" wins over the position.
     """
     name, strict = field_name, bool_exception_if_not_found
@@ -376,18 +377,7 @@ def _filter_part(data: Any, key: str) -> ApiObject:
 
 
 def _retrieve_all(request: ApiObject, what: str, function: str) -> Rowset:
-    """Every page of a retrieve (Marketing Cloud answers 2,500 objects at a time)."""
-    backend = current_context().capability(ApiObjects, function)
-    rows = Rowset()
-    while True:
-        result = backend.retrieve(request)
-        if result.status not in ("OK", "MoreDataAvailable"):
-            raise ScriptError(f"{what}: {result.message or result.status}")
-        rows.extend(result.rows)
-        if result.status == "OK":
-            return rows
-        request = ApiObject("RetrieveRequest")
-        request.set("ContinueRequest", result.request_id)
+    return retrieve_all(current_context().capability(ApiObjects, function), request, what)
 
 
 def _filter_rows(function: str, external_key: str) -> Rowset:
