@@ -83,3 +83,18 @@ def test_the_integer_fast_path_agrees_with_the_double_computation(function, left
     expected = from_double(operation(float(left), float(right)))
     result = getattr(math_functions, function)(left, right)
     assert (type(result), result) == (type(expected), expected)
+
+
+def test_a_seeded_context_repeats_random_and_guid_and_another_seed_differs():
+    import ampc
+    from ampscript import Context
+
+    script = "%%=GUID()=%% %%=Random(1, 1000000)=%% %%=GUID()=%%"
+    first = ampc.render(script, context=Context(workspace=".", subscriber={}, seed="run\x00sk-1"))
+    again = ampc.render(script, context=Context(workspace=".", subscriber={}, seed="run\x00sk-1"))
+    other = ampc.render(script, context=Context(workspace=".", subscriber={}, seed="run\x00sk-2"))
+    assert first == again and first != other
+    guid = first.split()[0]
+    assert len(guid) == 36 and guid[14] == "4"  # still a version 4 GUID
+    unseeded = {ampc.render(script, context=Context(workspace=".", subscriber={})) for _ in range(2)}
+    assert len(unseeded) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import random as _random
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -51,6 +52,9 @@ class Context:
     * ``state``: an SQLite file that keeps the simulator's state (data
       extensions, API objects) across renders and runs; seeded from the
       workspace the first time (default: in memory, fresh per context);
+    * ``seed``: makes Random() and GUID() repeatable: the same seed gives the
+      same draws (``ampc batch --seed`` seeds each subscriber's render with
+      the seed and the subscriber's key);
     * ``limits``: what one render may use (`ampscript.limits.Limits`, or a
       mapping of ampc.json names such as ``{"renderSeconds": 10}``); what
       is given here changes the workspace's ``ampc.json`` limits, which
@@ -79,6 +83,7 @@ class Context:
         local_time_zone: str | _dt.tzinfo | None = None,
         kind: str | None = None,
         sms: InboundSms | str | Mapping[str, Any] | None = None,
+        seed: int | str | None = None,
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         attributes = subscriber if subscriber is not None else self.workspace.subscriber()
@@ -93,6 +98,9 @@ class Context:
         self._now = now
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
+        # Random() and GUID() draw from this generator when a seed is given (ampc batch --seed), else
+        # from the process's own: seeded per subscriber, two renders give the same values.
+        self.random = _random.Random(seed) if seed is not None else None
         # the inbound SMS a MobileConnect reply renders for (ampscript.sms); read on first use
         self._sms = InboundSms.of(sms)
         self._sms_given = sms is not None

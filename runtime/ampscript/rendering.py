@@ -237,6 +237,12 @@ def current_context() -> Context:
     return page.context if page is not None else Context()
 
 
+def seeded_random() -> Any:
+    """The render's seeded generator (`Context(seed=...)`), or None: Random() and GUID() then draw freely."""
+    page = _active.get()
+    return page.context.random if page is not None else None
+
+
 def _locate(error: AMPscriptError, page: Page) -> None:
     """Give an error the AMPscript line of the innermost generated statement that raised it."""
     if error.line is not None:

@@ -34,6 +34,7 @@ from decimal import Decimal
 
 from ..errors import ScriptError
 from ..registry import ampscript_function
+from ..rendering import seeded_random
 from ..values import Number, from_double, params, to_int, to_text
 from ..values.numbers import EXACT_INT
 
@@ -156,7 +157,7 @@ def Random(lower_bound: params.Number, upper_bound: params.Number) -> int:
     low = _whole_bound(lower_bound, "lowerBound")
     high = _whole_bound(upper_bound, "upperBound")
     low, high = min(low, high), max(low, high)
-    return _generator.randint(low, high)
+    return (seeded_random() or _generator).randint(low, high)  # Context(seed=...): repeatable draws
 
 
 def _whole_bound(bound: Number, argument: str) -> int:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from ..errors import RaisedError, ScriptError
 from ..formatting import numbers
 from ..registry import ampscript_function
-from ..rendering import current_context, current_page
+from ..rendering import current_context, current_page, seeded_random
 from ..values import UNSET, case, is_empty, params, parse_number, to_int, to_text
 from ..values.compare import condition as condition_of
 from ..values.numbers import without_group_separators
@@ -166,8 +166,14 @@ def Domain(email_address: params.Text) -> str | None:
 
 @ampscript_function("Utility")
 def GUID() -> str:
-    """A new random (version 4) GUID in lowercase, e.g. a0f71563-b064-4b02-a21a-571dadadafb1."""
-    return str(uuid.uuid4())
+    """A new random (version 4) GUID in lowercase, e.g. a0f71563-b064-4b02-a21a-571dadadafb1.
+
+    Drawn from the context's seeded generator when it has one (`Context(seed=...)`), so a seeded render repeats.
+    """
+    generator = seeded_random()
+    if generator is None:
+        return str(uuid.uuid4())
+    return str(uuid.UUID(int=generator.getrandbits(128), version=4))
 
 
 # The structure the reference's IsEmailAddress table checks: one @, a local
