@@ -303,12 +303,15 @@ class DataExtensionStore:
                 self._end(commit=True)  # what the savepoint kept
 
     @contextmanager
-    def render(self, keep: Callable[[BaseException], bool]) -> Iterator[None]:
+    def render(self, keep: Callable[[BaseException], bool], *, discard: bool = False) -> Iterator[None]:
         """A render's writes: one transaction, committed when the render ends, rolled back unless `keep(error)`.
 
         Nothing is locked until the render's first write (`savepoint`), so a
         render that only reads never waits for, nor blocks, another process;
         from that write on the render holds the write lock until it ends.
+        With `discard`, the writes are always rolled back: the next render
+        sees the database as this one found it (``ampc batch`` without a
+        state file).
         """
         if self._render_open:  # already inside one (included content renders in its includer's)
             yield
@@ -322,10 +325,10 @@ class DataExtensionStore:
         try:
             yield
         except BaseException as error:
-            self._close_render(commit=keep(error))
+            self._close_render(commit=keep(error) and not discard)
             raise
         else:
-            self._close_render(commit=True)
+            self._close_render(commit=not discard)
 
     def _close_render(self, commit: bool) -> None:
         self._render_open = False
@@ -594,6 +597,17 @@ class DataExtensionStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self._row(spec, values) for values in self.db.execute(sql, parameters)]
+
+    def iter_rows(self, name: str, page: int = 1000) -> Iterator[Row]:
+        """Every row of a data extension in stored order, read a page at a time (ampc batch --audience-de)."""
+        spec = self.spec(name)
+        cursor = self.db.execute(f"SELECT * FROM {quote_identifier(spec.name)} ORDER BY rowid")
+        while True:
+            rows = cursor.fetchmany(page)
+            if not rows:
+                return
+            for values in rows:
+                yield self._row(spec, values)
 
     def select(self, request: RowsRequest) -> list[Row]:
         """The rows a `RowsRequest` asks for (the `DataExtensions` capability's query)."""

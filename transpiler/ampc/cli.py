@@ -132,6 +132,10 @@ def _arguments() -> argparse.ArgumentParser:
     )
     check.set_defaults(command=_check)
 
+    from .batch_cli import add_commands  # ampc batch, ampc diff
+
+    add_commands(commands, KINDS)
+
     functions = commands.add_parser("functions", help="list the supported AMPscript functions")
     functions.add_argument("--json", action="store_true", help="machine-readable output")
     functions.set_defaults(command=_functions)

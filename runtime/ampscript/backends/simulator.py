@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 
 from ..api_objects import ApiObject
 from ..api_schema import schema
-from ..capabilities import ApiObjects, DataExtensions
+from ..capabilities import ApiObjects, Content, DataExtensions
 from ..data_extensions import DataExtensionStore, is_busy
 from ..errors import RaisedError, ScriptError
 from ..limits import LimitExceeded, Limits
@@ -108,11 +108,21 @@ class Simulator:
     name = "the embedded simulator"
 
     def capability(self, kind: type[T]) -> T | None:
-        """Everything but content, which the context reads from the workspace itself (`Context.capability`)."""
+        """Data extensions, API objects, the connected clouds, and the content of the workspace it was seeded from.
+
+        (A context without a backend reads content from its workspace
+        itself, `Context.capability`, so that content needs no simulator.)
+        """
         if kind is DataExtensions:
             return self.data_extensions  # type: ignore[return-value]
         if kind is ApiObjects:
             return self  # type: ignore[return-value]
+        if kind is Content:
+            if self.workspace is None:
+                return None
+            from ..content import store_for
+
+            return store_for(self.workspace)  # type: ignore[return-value]
         for family in self.families:
             if family.PROVIDES is kind:
                 return family
@@ -147,6 +157,7 @@ class Simulator:
         self._performs = {key: run for family in self.object_families for key, run in family.performs().items()}
         self._executes = {key: run for family in self.object_families for key, run in family.executes().items()}
         self._pending: dict[str, list[Row]] = {}  # request ID -> rows not returned yet
+        self.workspace: Workspace | None = None  # what from_workspace seeded it from: its content too
 
     def _state_locked(self) -> LimitExceeded:
         """The error when another process held the state file's write lock for longer than the limit."""
@@ -171,6 +182,7 @@ class Simulator:
         copy of the seed, as if it had been seeded itself.
         """
         simulator = cls(database, limits=limits)
+        simulator.workspace = workspace
         folder = workspace.root / seeding.DATA_EXTENSIONS
         simulator.data_extensions.origin = f"the workspace's {seeding.DATA_EXTENSIONS}/ folder ({folder})"
         if database == ":memory:":
