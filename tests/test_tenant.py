@@ -200,3 +200,14 @@ def test_backend_soap_reaches_api_objects_only_and_says_so_for_data_extensions(f
     )
     assert done.returncode == 1
     assert "Lookup() needs data extensions, which the Marketing Cloud SOAP backend does not provide" in done.stderr
+
+
+def test_a_config_file_inside_the_workspace_is_refused(tmp_path, capsys):
+    from ampc import cli
+
+    script = tmp_path / "email.amp"
+    script.write_text("hi")
+    config = tmp_path / "mc.json"  # beside the script: inside its workspace, which may be tracked
+    config.write_text('{"subdomain": "x", "client_id": "a", "client_secret": "b"}')
+    assert cli.main(["run", str(script), "--backend", "tenant", "--config", str(config)]) == 1
+    assert "is inside the workspace" in capsys.readouterr().err

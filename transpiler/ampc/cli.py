@@ -444,6 +444,15 @@ def _backend(arguments: argparse.Namespace):
     from ampscript.backends.soap import SoapBackend, SoapConfig, SoapConfigError
     from ampscript.backends.tenant import TenantBackend
 
+    if arguments.config is not None:
+        workspace = (arguments.workspace if arguments.workspace is not None else arguments.file.parent).resolve()
+        if arguments.config.resolve().is_relative_to(workspace):
+            print(
+                f"ampc run: error: --config {arguments.config} is inside the workspace ({workspace}), which may be "
+                "tracked or shared; keep the tenant's credentials outside it (or in the AMPC_MC_* environment variables)",
+                file=sys.stderr,
+            )
+            raise _Failure
     try:
         config = SoapConfig.from_file(arguments.config) if arguments.config else SoapConfig.from_env()
     except (SoapConfigError, OSError) as error:
