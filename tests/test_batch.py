@@ -210,3 +210,18 @@ def test_diff_against_an_earlier_batch(workspace, capsys):
 def test_diff_needs_two_scripts_or_an_earlier_batch(workspace, capsys):
     assert _diff(workspace, str(workspace / "email.amp")) == 1
     assert "give one of them" in capsys.readouterr().err
+
+
+def test_without_out_only_the_failures_come_back_and_the_counts_are_the_same(workspace, capsys):
+    for jobs in ("1", "2"):
+        assert _batch(workspace, "--jobs", jobs) == 1
+        summary = capsys.readouterr().err
+        assert "40 rendered, 39 OK, 1 failed" in summary and "1 x data extension 'NoSuchDE' does not exist" in summary
+    seen: list[str] = []
+    counts: list[int] = []
+    counted = batch.run(
+        CompiledScript.compile(SCRIPT, "email.amp"), BatchSettings(workspace=str(workspace)),
+        batch.read_audience(workspace / "audience.csv"), keep_output=False,
+        on_result=lambda result: seen.append(result.key), on_count=counts.append,
+    )
+    assert counted.rendered == 40 and counted.failed == 1 and seen == ["sk-5"] and sum(counts) == 39

@@ -87,25 +87,33 @@ class Context:
     ) -> None:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         attributes = subscriber if subscriber is not None else self.workspace.subscriber()
-        # Lone surrogates (only Python strings hold them) become U+FFFD, in names and values alike.
-        self.subscriber = Row(
-            (clean_text(str(name)), clean_text(value) if isinstance(value, str) else value)
+        # Lone surrogates (only Python strings hold them) become U+FFFD, in names and values alike;
+        # ASCII text has none, and an all-ASCII row (most audiences' rows) is taken as it is.
+        if type(attributes) is dict and all(
+            type(name) is str and name.isascii() and (type(value) is not str or value.isascii())
             for name, value in attributes.items()
-        )
+        ):
+            self.subscriber = Row(attributes)
+        else:
+            self.subscriber = Row(
+                (clean_text(str(name)), clean_text(value) if isinstance(value, str) else value)
+                for name, value in attributes.items()
+            )
         self._backend = backend
         self._backend_given = backend is not None
-        self.connections = tuple(connections)
+        self.connections = tuple(connections) if connections else ()
         self._now = now
         self.state = state
         self.request = request  # the page request a CloudPage renders for (ampscript.request)
         # Random() and GUID() draw from this generator when a seed is given (ampc batch --seed), else
         # from the process's own: seeded per subscriber, two renders give the same values.
-        self.random = _random.Random(seed) if seed is not None else None
+        self._seed = seed
+        self._random: _random.Random | None = None
         # the inbound SMS a MobileConnect reply renders for (ampscript.sms); read on first use
-        self._sms = InboundSms.of(sms)
+        self._sms = InboundSms.of(sms) if sms is not None else None
         self._sms_given = sms is not None
         # "email", "page" or "sms": reject what Marketing Cloud rejects there (ampscript.contexts); None: permissive
-        self.kind = check_kind(kind)
+        self.kind = check_kind(kind) if kind is not None else None
         self._rendering = False  # a top-level render is running
         # What the running render must close when it ends (the backend's render
         # scope); made only when there is something to close, which most renders
@@ -131,6 +139,13 @@ class Context:
                     limits = Limits.from_settings(given, "Context(limits=...)", base=limits)
                 self._limits = limits
         return self._limits
+
+    @property
+    def random(self) -> _random.Random | None:
+        """The seeded generator Random() and GUID() draw from (`seed`), made at the first draw; None without a seed."""
+        if self._random is None and self._seed is not None:
+            self._random = _random.Random(self._seed)
+        return self._random
 
     @property
     def sms(self) -> InboundSms | None:

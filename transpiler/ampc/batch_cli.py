@@ -183,6 +183,10 @@ def _batch(arguments: argparse.Namespace) -> int:
         output = None if stdout else _output(arguments.out, arguments.suffix)
         with _progress(total, "rendering") as advance:
 
+            def advance_by(count: int) -> None:
+                for _ in range(count):
+                    advance()
+
             def keep(result: Rendered) -> None:
                 if stdout:
                     sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
@@ -191,7 +195,11 @@ def _batch(arguments: argparse.Namespace) -> int:
                 advance()
 
             try:
-                summary = batch.run(script, settings, rows, jobs=arguments.jobs, max_errors=arguments.max_errors, on_result=keep)
+                keeping = stdout or output is not None
+                summary = batch.run(
+                    script, settings, rows, jobs=arguments.jobs, max_errors=arguments.max_errors, on_result=keep,
+                    keep_output=keeping, on_count=None if keeping else advance_by,
+                )
             finally:
                 if output is not None:
                     output.close()

@@ -83,9 +83,16 @@ class Row(Mapping[str, Any]):
     __slots__ = ("_fields", "_index")
 
     def __init__(self, fields: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()):
+        if type(fields) is dict:
+            # A plain dict whose names differ even ignoring case (an audience's row, JSON): one pass each.
+            index = {(name.upper() if name.isascii() else fold(name)): name for name in fields}
+            if len(index) == len(fields):
+                self._index: dict[str, str] = index
+                self._fields: dict[str, Any] = dict(fields)
+                return
         items = fields.items() if isinstance(fields, Mapping) else fields
-        self._fields: dict[str, Any] = {}
-        self._index: dict[str, str] = {}
+        self._fields = {}
+        self._index = {}
         for name, value in items:
             key = self._index.setdefault(name.upper() if name.isascii() else fold(name), name)
             self._fields[key] = value
