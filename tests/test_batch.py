@@ -225,3 +225,19 @@ def test_without_out_only_the_failures_come_back_and_the_counts_are_the_same(wor
         on_result=lambda result: seen.append(result.key), on_count=counts.append,
     )
     assert counted.rendered == 40 and counted.failed == 1 and seen == ["sk-5"] and sum(counts) == 39
+
+
+def test_on_a_terminal_a_progress_bar_shows_the_count_and_the_rate(workspace, monkeypatch):
+    import io
+    import re
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert _batch(workspace, "--jobs", "1", "--out", str(workspace / "out.jsonl")) == 1
+    shown = terminal.getvalue()
+    assert re.search(r"\d+/40\b", shown) and "━" in shown and "rendering" in shown  # rich's bar, count, ETA
+    assert "40 rendered, 39 OK, 1 failed" in shown
