@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .collecting import collecting_less
+
 KEY_COLUMNS = ("SubscriberKey", "_subscriberkey", "EmailAddress", "emailaddr")
 CHUNK_ROWS = 200  # rows a worker renders per task: big enough that sending them costs little
 AUDIENCE_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -112,7 +114,7 @@ class BatchSettings:
     kind: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Rendered:
     """One subscriber's message, or the error that stopped it."""
 
@@ -259,7 +261,8 @@ def render_rows(
 ) -> list[Rendered]:
     """Render every row (numbered from `first_number`, for messages) in this process: what each engine runs."""
     renderer = _renderer(script, settings)
-    return [renderer.render(row, number) for number, row in enumerate(rows, start=first_number)]
+    with collecting_less():  # renders make many short-lived objects and few cycles, as compiles do
+        return [renderer.render(row, number) for number, row in enumerate(rows, start=first_number)]
 
 
 _renderers: dict[tuple[str, BatchSettings], _Renderer] = {}
