@@ -19,14 +19,14 @@ Where a capability comes from, first match wins:
 
 The interfaces take request objects where a call has more than two or
 three inputs, so a new option does not change every implementation's
-signature.
+signature.  They are named tuples: immutable, and quick to define (a
+frozen dataclass costs a millisecond or two of every start-up).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from .errors import ScriptError
 
@@ -52,8 +52,7 @@ class Provider(Protocol):
 # ---- data extensions ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowsRequest:
+class RowsRequest(NamedTuple):
     """Which rows of a data extension: field/value pairs ANDed, an order, at most `limit` rows."""
 
     data_extension: str
@@ -63,8 +62,7 @@ class RowsRequest:
     case_sensitive: bool = False
 
 
-@dataclass(frozen=True)
-class ClaimRequest:
+class ClaimRequest(NamedTuple):
     """ClaimRow(): the claimant's row if it has one, else the first unclaimed row, now claimed."""
 
     data_extension: str
@@ -147,8 +145,7 @@ class Content(Protocol):
 # ---- Sales and Service Cloud --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SalesforceCondition:
+class SalesforceCondition(NamedTuple):
     """One `field operator value` set of RetrieveSalesforceObjects()."""
 
     field: str
@@ -156,8 +153,7 @@ class SalesforceCondition:
     value: str
 
 
-@dataclass(frozen=True)
-class SalesforceQuery:
+class SalesforceQuery(NamedTuple):
     sobject: str
     fields: Sequence[str]
     conditions: Sequence[SalesforceCondition] = ()
@@ -197,8 +193,7 @@ class DynamicsError(ScriptError):
     """
 
 
-@dataclass(frozen=True)
-class DynamicsCondition:
+class DynamicsCondition(NamedTuple):
     """One condition on an attribute, with FetchXML's operator names.
 
     ``operator`` is one of eq, ne, lt, le, gt, ge, like, not-like,
@@ -212,8 +207,7 @@ class DynamicsCondition:
     values: Sequence[Any] = ()
 
 
-@dataclass(frozen=True)
-class DynamicsQuery:
+class DynamicsQuery(NamedTuple):
     """Records of one entity: the attributes to return, conditions ANDed, an order and a row limit."""
 
     entity: str
@@ -223,8 +217,7 @@ class DynamicsQuery:
     limit: int | None = None
 
 
-@dataclass(frozen=True)
-class DynamicsUpsert:
+class DynamicsUpsert(NamedTuple):
     """UpsertMscrmRecord(): update the first record matching `match` (in `order_by` order), or create one.
 
     A created record gets the `match` pairs and the `values` pairs; an
@@ -283,8 +276,7 @@ class DynamicsCRM(Protocol):
 # ---- MobileConnect --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmsConversation:
+class SmsConversation(NamedTuple):
     """An SMS conversation between one of the account's numbers and a contact's phone."""
 
     origination_number: str  # the short or long code

@@ -12,7 +12,6 @@ from typing import Any
 from ...api_objects import ApiObject
 from ...errors import ScriptError
 from ...values import to_text
-from .. import queries
 from ..api_store import identity
 from ..base import CallResult
 from . import Execute, ObjectFamily, Perform
@@ -44,6 +43,7 @@ class AutomationFamily(ObjectFamily):
         _, stored = found
         status, message = "Complete", None
         from ...rendering import current_budget
+        from .. import queries  # on first use: sqlglot and the T-SQL rules cost some 50 ms to import
 
         budget = current_budget()
         try:
