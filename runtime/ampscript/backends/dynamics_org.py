@@ -111,7 +111,7 @@ import re
 import sqlite3
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -123,7 +123,7 @@ from ..values.booleans import parse_boolean
 from ..values.case import collation_key, fold
 from ..values.dates import read_date, read_iso_datetime
 from ..workspace import Workspace
-from .families import Transaction
+from .families import FolderFamily, Transaction
 
 FOLDER = "DynamicsCRM"
 PAGE_SIZE = 5000  # rows a FetchXML query returns without paging attributes, as Dynamics does
@@ -836,24 +836,18 @@ def plan_for(query: DynamicsQuery) -> _Plan:
 # ---- the family -------------------------------------------------------------------------------
 
 
-class DynamicsOrg:
+class DynamicsOrg(FolderFamily):
     """A Dynamics CRM organization in the simulator's database (module docstring)."""
 
     PROVIDES: ClassVar[type] = DynamicsCRM
+    SCHEMA = _SCHEMA
+    FOLDER = FOLDER
 
     def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
-        self.db = db
-        self.transaction = transaction
+        super().__init__(db, transaction)
         self.origin = f"the workspace's {FOLDER}/ folder"
 
     # ---- the family protocol ----------------------------------------------------------
-
-    def create_tables(self) -> None:
-        self.db.executescript(_SCHEMA)
-
-    @staticmethod
-    def seed_files(workspace: Workspace) -> Iterator[str]:
-        yield from workspace.files(FOLDER, (".csv", ".json"))
 
     def seed(self, workspace: Workspace) -> None:
         self.origin = f"the workspace's {FOLDER}/ folder ({workspace.root / FOLDER})"

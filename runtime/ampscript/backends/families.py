@@ -42,6 +42,28 @@ class Family(Protocol):
         ...
 
 
+class FolderFamily:
+    """What a family seeded from one workspace folder of CSV and JSON files shares: its tables and its files.
+
+    A subclass names its `SCHEMA` (CREATE TABLE IF NOT EXISTS statements) and
+    `FOLDER`, and keeps the connection and the transaction factory.
+    """
+
+    SCHEMA: ClassVar[str]
+    FOLDER: ClassVar[str]
+
+    def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
+        self.db = db
+        self.transaction = transaction
+
+    def create_tables(self) -> None:
+        self.db.executescript(self.SCHEMA)
+
+    @classmethod
+    def seed_files(cls, workspace: Workspace) -> Iterator[str]:
+        yield from workspace.files(cls.FOLDER, (".csv", ".json"))
+
+
 def family_types() -> list[type[Any]]:
     """Every family, in the order the simulator makes and seeds them."""
     from .dynamics_org import DynamicsOrg

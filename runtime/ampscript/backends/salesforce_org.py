@@ -48,7 +48,7 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -60,7 +60,7 @@ from ..values import Row, to_text
 from ..values.case import fold
 from ..values.dates import read_date, read_iso_datetime_utc
 from ..workspace import Workspace
-from .families import Transaction
+from .families import FolderFamily, Transaction
 from .salesforce_objects import STANDARD_OBJECTS
 
 FOLDER = "Salesforce"
@@ -278,24 +278,18 @@ def _matches(f: SalesforceField, stored: str | None, condition: SalesforceCondit
     return left >= right
 
 
-class SalesforceOrg:
+class SalesforceOrg(FolderFamily):
     """The org simulator (see the module docstring); implements `SalesforceCRM`."""
 
     PROVIDES: ClassVar[type] = SalesforceCRM
+    SCHEMA = _SCHEMA
+    FOLDER = FOLDER
 
     def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
-        self.db = db
-        self._transaction = transaction
+        super().__init__(db, transaction)
         self._schemas: dict[str, SObjectSchema] = {}
 
-    def create_tables(self) -> None:
-        self.db.executescript(_SCHEMA)
-
     # ---- seeding -------------------------------------------------------------------------
-
-    @staticmethod
-    def seed_files(workspace: Workspace) -> Iterator[str]:
-        yield from workspace.files(FOLDER, (".csv", ".json"))
 
     def seed(self, workspace: Workspace) -> None:
         names = workspace.files(FOLDER, (".csv", ".json"))
@@ -365,7 +359,7 @@ class SalesforceOrg:
 
     def create(self, sobject: str, values: Sequence[tuple[str, Any]]) -> str:
         schema = self.schema(sobject)
-        with self._transaction():
+        with self.transaction():
             return self._insert(schema, dict(values), seeded=False)
 
     def _insert(self, schema: SObjectSchema, values: dict[str, Any], *, seeded: bool) -> str:
@@ -484,7 +478,7 @@ class SalesforceOrg:
         full_id = canonical_id(record_id.strip())
         if full_id is None:
             return False
-        with self._transaction() as db:
+        with self.transaction() as db:
             found = db.execute(
                 "SELECT fields FROM _ampc_salesforce_record WHERE id = ? AND sobject = ?", (full_id, schema.name)
             ).fetchone()
