@@ -30,7 +30,7 @@ from ampscript.backends.soap_envelopes import WRAPPED_ARRAYS
 from ampscript.errors import ScriptError
 from ampscript.values import Row, Rowset
 
-from fake_marketing_cloud import FakeMarketingCloud, Wsdl
+from fake_marketing_cloud import FakeMarketingCloud
 
 ROOT = Path(__file__).resolve().parents[1]
 WSDL_PATH = ROOT.parent / "shared" / "reference" / "etframework.wsdl"
@@ -40,13 +40,6 @@ NO_WSDL = f"needs Marketing Cloud's WSDL at {WSDL_PATH} to validate envelopes (n
 
 
 # ---- fixtures ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cloud():
-    server = FakeMarketingCloud(Wsdl(WSDL_PATH) if WSDL_PATH.exists() else None).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +21,8 @@ from ampscript.backends.soap import SoapConfig
 from ampscript.backends.tenant import TenantBackend
 from ampscript.capabilities import Content, DataExtensions
 
-from fake_marketing_cloud import FakeMarketingCloud, Wsdl
+from fake_marketing_cloud import FakeMarketingCloud
 
-ROOT = Path(__file__).resolve().parents[1]
-WSDL_PATH = ROOT.parent / "shared" / "reference" / "etframework.wsdl"
 
 MEMBERS = [
     ("MemberKey", "Text", True),
@@ -33,13 +30,6 @@ MEMBERS = [
     ("Points", "Number", False),
     ("Active", "Boolean", False),
 ]
-
-
-@pytest.fixture(scope="module")
-def cloud():
-    server = FakeMarketingCloud(Wsdl(WSDL_PATH) if WSDL_PATH.exists() else None).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
