@@ -25,6 +25,7 @@ frozen dataclass costs a millisecond or two of every start-up).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar, runtime_checkable
 
@@ -183,6 +184,17 @@ class SalesforceCRM(Protocol):
 
 
 # ---- Microsoft Dynamics CRM ----------------------------------------------------------------
+
+
+# What Dynamics answers for a value that is no GUID (the Web API's and the simulator's message alike).
+GUID_ERROR = "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+
+
+def normalize_guid(text: Any) -> str | None:
+    """A GUID in Dynamics' form (lower case, no braces), or None if the text is not one."""
+    match = _GUID.match(str(text).strip()) if text is not None else None
+    return match.group(1).lower() if match else None
 
 
 class DynamicsError(ScriptError):

@@ -88,7 +88,10 @@ from urllib.parse import quote
 
 import httpx
 
-from ..capabilities import DynamicsCondition, DynamicsCRM, DynamicsError, DynamicsQuery, DynamicsUpsert
+from ..capabilities import GUID_ERROR as _GUID_ERROR
+from ..capabilities import (
+    DynamicsCondition, DynamicsCRM, DynamicsError, DynamicsQuery, DynamicsUpsert, normalize_guid,
+)
 from ..values import Row, parse_number, to_text
 from ..values.booleans import parse_boolean
 from ..values.case import collation_key
@@ -99,9 +102,7 @@ T = TypeVar("T")
 _ENV_PREFIX = "AMPC_DYNAMICS_"
 _DEFAULT_TIMEOUT = 30.0
 _EARLY_SECONDS = 60.0  # fetch a new token this long before the old one expires
-_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
 _ENTITY_ID = re.compile(r"\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$")
-_GUID_ERROR = "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
 _QUOTE_SAFE = "$,()':/"  # left as they are in a query string's values; everything else is percent-encoded
 
 _TEXT_TYPES = {"String", "Memo", "EntityName"}
@@ -214,11 +215,6 @@ def _label(label: Any) -> str:
 def _odata_string(text: str) -> str:
     """An OData string literal: in single quotes, each single quote doubled."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _guid(value: Any) -> str | None:
-    match = _GUID.match(to_text(value).strip())
-    return match.group(1).lower() if match else None
 
 
 def _key_literal(name: str) -> str:
@@ -436,7 +432,7 @@ class DataverseConnector:
                 raise self._wrong(entity, attribute, value, "Edm.DateTimeOffset")
             return _wire_date(moment)
         if kind in _GUID_TYPES:
-            guid = _guid(value)
+            guid = normalize_guid(value)
             if guid is None:
                 raise DynamicsError(f"{_GUID_ERROR} ('{to_text(value)}' for the attribute '{attribute.name}' of {entity.name})")
             return guid
@@ -456,7 +452,7 @@ class DataverseConnector:
                 body[attribute.name] = None
                 continue
             if kind in _LOOKUP_TYPES:
-                guid = _guid(value)
+                guid = normalize_guid(value)
                 if guid is None:
                     raise DynamicsError(f"{_GUID_ERROR} ('{to_text(value)}' for the attribute '{attribute.name}' of {entity.name})")
                 prop, path = self._bind(entity, attribute, guid)
@@ -610,7 +606,7 @@ class DataverseConnector:
         body = self._body(found, values)
         guids = []
         for text in ids:
-            guid = _guid(text)
+            guid = normalize_guid(text)
             if guid is None:
                 raise DynamicsError(f"{_GUID_ERROR} ('{to_text(text).strip()}' is not a GUID)")
             guids.append(guid)
@@ -625,7 +621,7 @@ class DataverseConnector:
         values = self._body(entity, request.values)
         match = list(request.match)
         if len(match) == 1 and entity.attribute(match[0][0]).name == entity.primary_id:
-            guid = _guid(match[0][1])
+            guid = normalize_guid(match[0][1])
             if guid is None:
                 raise DynamicsError(f"{_GUID_ERROR} ('{to_text(match[0][1])}' is not a GUID)")
             self._request("PATCH", f"{entity.entity_set}({guid})", body=values)
@@ -645,7 +641,7 @@ class DataverseConnector:
 
     def set_state(self, entity: str, record_id: str, state: str, status: int) -> None:
         found = self._entity(entity)
-        guid = _guid(record_id)
+        guid = normalize_guid(record_id)
         if guid is None:
             raise DynamicsError(f"{_GUID_ERROR} ('{to_text(record_id).strip()}' is not a GUID)")
         metadata = self._get_json(
@@ -685,7 +681,7 @@ class DataverseConnector:
             raise DynamicsError(f"{found.name} With Id = {guid} Does Not Exist")
 
     def add_list_member(self, list_id: str, member_id: str) -> None:
-        list_guid, member_guid = _guid(list_id), _guid(member_id)
+        list_guid, member_guid = normalize_guid(list_id), normalize_guid(member_id)
         for text, guid in ((list_id, list_guid), (member_id, member_guid)):
             if guid is None:
                 raise DynamicsError(f"{_GUID_ERROR} ('{to_text(text).strip()}' is not a GUID)")

@@ -116,7 +116,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ..capabilities import DynamicsCRM, DynamicsError, DynamicsQuery, DynamicsUpsert
+from ..capabilities import GUID_ERROR as _GUID_ERROR
+from ..capabilities import DynamicsCRM, DynamicsError, DynamicsQuery, DynamicsUpsert, normalize_guid
 from ..errors import ScriptError
 from ..values import Row, parse_json, parse_number, to_text
 from ..values.booleans import parse_boolean
@@ -205,16 +206,8 @@ _ENTITY_DISPLAY_NAMES = {
 }
 # A marketing list's createdfromcode: the entity its members are.
 LIST_MEMBER_TYPES = {1: "account", 2: "contact", 4: "lead"}
-_GUID_ERROR = "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
-_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
 _INT32 = (-(2**31), 2**31 - 1)
 _SEED_IDS = uuid.UUID("5f0c3a52-8d1e-4b7a-9c61-2f4e8b0d7a13")  # namespace of the seeded records' GUIDs
-
-
-def normalize_guid(text: Any) -> str | None:
-    """A GUID in Dynamics' form (lower case, no braces), or None if the text is not one."""
-    match = _GUID.match(to_text(text).strip())
-    return match.group(1).lower() if match else None
 
 
 def _no_such_record(entity: str, record_id: str) -> DynamicsError:
