@@ -257,6 +257,10 @@ class Simulator:
             keep=lambda error: not isinstance(error, RaisedError) or error.preserve_data_extension_changes
         )
 
+    def stored_rows(self, object_type: str) -> list[Row]:
+        """The stored objects of a type, oldest first, without their row IDs."""
+        return [row for _, row in self.stored.objects(object_type)]
+
     def objects(self, object_type: str) -> list[tuple[int, Row]]:
         """The stored objects of a type: (row ID, properties), oldest first."""
         return self.stored.objects(object_type)
@@ -393,13 +397,12 @@ class Simulator:
         return result
 
     def _retrievable(self, object_type: str) -> list[Row]:
-        """The stored objects of a type, and those a family derives (rows, views)."""
-        seeded = [row for _, row in self.stored.objects(object_type)]
+        """What a Retrieve of the type sees: a family's answer for its types, else the stored objects."""
         for family in self.object_families:
             derived = family.retrievable(object_type)
             if derived is not None:
-                # DataExtensionObject[...] rows are the data extension's alone; views add to stored objects.
-                return derived if object_type.lower().startswith("dataextensionobject[") else seeded + derived
+                return derived
+        seeded = self.stored_rows(object_type)
         if not seeded and schema().type(object_type) is None:
             raise ScriptError(f"'{object_type}' is not a Marketing Cloud API object type")
         return seeded

@@ -47,7 +47,11 @@ class ObjectFamily:
         return None
 
     def retrievable(self, object_type: str) -> list[Row] | None:
-        """Objects of the type that the family derives (views, rows), besides the stored ones; None if none."""
+        """Everything a Retrieve of the type sees, when the family owns the type (its rows or views); else None.
+
+        A view that adds to objects stored in ``objects/`` includes them
+        (`Simulator.stored_rows`).
+        """
         return None
 
     def performs(self) -> dict[tuple[str, str], Perform]:

@@ -135,12 +135,12 @@ class DataExtensionFamily(ObjectFamily):
             return store.rows(row_source.group(1))
         kind = object_type.lower()
         if kind == "dataextension":
-            return [
+            return self.simulator.stored_rows(object_type) + [
                 Row({"Name": spec.name, "CustomerKey": spec.customer_key or spec.name})
                 for spec in map(store.spec, store.names())
             ]
         if kind == "dataextensionfield":
-            return [
+            return self.simulator.stored_rows(object_type) + [
                 Row(
                     {
                         "Name": f.name,

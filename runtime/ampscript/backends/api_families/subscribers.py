@@ -42,7 +42,7 @@ class SubscriberFamily(ObjectFamily):
                             }
                         )
                     )
-        return memberships
+        return self.simulator.stored_rows(object_type) + memberships
 
     def executes(self) -> dict[str, Execute]:
         return {"logunsubevent": self._log_unsub_event}
