@@ -39,7 +39,6 @@ import json
 import linecache
 import marshal
 import multiprocessing
-import os
 import re
 import sys
 import time
@@ -446,18 +445,18 @@ def result_schema(arrow: Any) -> Any:
     )
 
 
-def output_for(path: Path | None) -> Output | None:
-    """The output `--out` names: a .jsonl or .parquet file, else a folder; None writes nothing."""
+def output_for(path: Path | None, suffix: str = ".html") -> Output | None:
+    """The output `--out` names: a .jsonl or .parquet file, else a folder (files ending in `suffix`); None writes nothing."""
     if path is None:
         return None
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    kind = path.suffix.lower()
+    if kind == ".jsonl":
         return JsonlOutput(path)
-    if suffix == ".parquet":
+    if kind == ".parquet":
         return ParquetOutput(path)
     if path.exists() and not path.is_dir():
         raise BatchError(f"--out {path}: a file that is not .jsonl or .parquet; give a folder, FILE.jsonl or FILE.parquet")
-    return DirectoryOutput(path)
+    return DirectoryOutput(path, suffix)
 
 
 # ---- running ---------------------------------------------------------------------------------------------
@@ -683,10 +682,6 @@ def _numbered_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, l
     for chunk in chunks(rows):
         yield number, chunk
         number += len(chunk)
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def load_previous(path: Path) -> dict[str, Rendered]:

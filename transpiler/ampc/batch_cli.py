@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a batch runs: `ampc --help` stays quick
-    from .batch import BatchSettings, CompiledScript, Output
+    from .batch import BatchSettings, CompiledScript
 
 
 def _default_jobs() -> int:
@@ -154,19 +154,6 @@ def _progress(total: int | None, verb: str) -> Iterator[Callable[[], None]]:
         yield advance
 
 
-def _output(path: Path | None, suffix: str) -> Output | None:
-    from . import batch
-    from .batch import BatchError
-
-    if path is None:
-        return None
-    if path.suffix.lower() in (".jsonl", ".parquet"):
-        return batch.output_for(path)
-    if path.exists() and not path.is_dir():
-        raise BatchError(f"--out {path}: a file that is not .jsonl or .parquet; give a folder, FILE.jsonl or FILE.parquet")
-    return batch.DirectoryOutput(path, suffix)
-
-
 def _batch(arguments: argparse.Namespace) -> int:
     from . import batch
     from .batch import BatchError, Rendered
@@ -180,7 +167,7 @@ def _batch(arguments: argparse.Namespace) -> int:
             return run_cli(arguments, script, settings)
         rows, total = _rows(arguments, settings)
         stdout = arguments.out is not None and str(arguments.out) == "-"
-        output = None if stdout else _output(arguments.out, arguments.suffix)
+        output = None if stdout else batch.output_for(arguments.out, arguments.suffix)
         with _progress(total, "rendering") as advance:
 
             def advance_by(count: int) -> None:

@@ -62,6 +62,7 @@ from ..values import Row, Rowset, field_at_path, to_text
 from ..workspace import Workspace
 from . import seeding
 from .api_families import ObjectFamily, automation, families, sends, subscribers
+from .api_families.data_extension_objects import save_action
 from .api_filters import BadFilter, as_list, matches
 from .api_store import ApiObjectStore, identifying_keys
 from .base import CallResult, RetrieveResult
@@ -315,7 +316,7 @@ class Simulator:
         if missing is not None:
             return CallResult("Error", f"{target.object_type}: required property {missing} is missing")
         if self.stored.find(target) is not None:
-            if _save_action(options) == "updateadd":
+            if save_action(options) == "updateadd":
                 return self.update(target, options)
             return self._duplicate(target)
         properties = target.to_dict()
@@ -334,7 +335,7 @@ class Simulator:
                 return answer
         found = self.stored.find(target)
         if found is None:
-            if _save_action(options) == "updateadd":
+            if save_action(options) == "updateadd":
                 return self.create(target)
             return self.not_found(target)
         row_id, stored = found
@@ -444,12 +445,6 @@ def _shown(value: Any) -> Any:
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return Rowset(_shown(item) for item in value)
     return value
-
-
-def _save_action(options: ApiObject | None) -> str | None:
-    from .api_families.data_extension_objects import save_action
-
-    return save_action(options)
 
 
 def _merge(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
