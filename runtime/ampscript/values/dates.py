@@ -97,18 +97,18 @@ def read_date(value: Any) -> _dt.datetime | None:
     return _parse_text(text) if text else None
 
 
-def read_iso_datetime(text: str) -> _dt.datetime | None:
+def read_iso_datetime(text: str, zone: _dt.tzinfo | None = None) -> _dt.datetime | None:
     """An ISO 8601 timestamp (``2026-01-05T15:04:05.123``, with or without offset) in system time, or None.
 
     The SOAP API writes ``xsd:dateTime`` values this way; one with an offset
-    is converted to system time, one without is taken as system time.
+    is converted to system time (or to `zone`), one without is taken as it is.
     """
     from dateutil import parser as dateutil_parser  # on first use: dateutil costs start-up
 
     try:
         value = dateutil_parser.isoparse(text.strip())
         if value.tzinfo is not None:
-            value = value.astimezone(SYSTEM_TIME_ZONE).replace(tzinfo=None)
+            value = value.astimezone(zone or SYSTEM_TIME_ZONE).replace(tzinfo=None)
     except (ValueError, OverflowError):
         return None
     return value
@@ -119,15 +119,7 @@ def read_iso_datetime_utc(text: str) -> _dt.datetime | None:
 
     Salesforce's APIs write date-times this way (``2026-01-05T14:30:00.000+0000``).
     """
-    from dateutil import parser as dateutil_parser  # on first use: dateutil costs start-up
-
-    try:
-        value = dateutil_parser.isoparse(text.strip())
-    except (ValueError, OverflowError):
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return value
+    return read_iso_datetime(text, _dt.timezone.utc)
 
 
 def _parse_text(text: str) -> _dt.datetime | None:
